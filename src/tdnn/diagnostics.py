@@ -1,0 +1,162 @@
+"""Looking inside a network: per-layer activation statistics, gradient norms and weight changes.
+
+These are the measurements behind Glorot & Bengio (2010), the paper that opens the chapter: with the
+logistic activation and N(0, 1) weights, the activations' variance grows layer after layer while the
+top layers saturate, and the gradients vanish on their way down to the lower layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tdnn._tf import import_tensorflow
+from tdnn._validate import check_float
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+from tdnn.models import dense_layers  # noqa: E402
+
+SATURATING = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+def _check_model(model: Any) -> list[keras.layers.Dense]:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    layers = dense_layers(model)
+    if not layers:
+        raise ValueError("model has no Dense layers to inspect")
+    if not model.built or not model.inputs:
+        raise ValueError("model must be built with keras.Input (see tdnn.models.build_mlp)")
+    return layers
+
+
+def _check_x(name: str, x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty batch of inputs (first axis = examples), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"{name} must be numeric, got dtype {x.dtype}")
+    return x.astype(np.float32, copy=False)
+
+
+def _activation_name(layer: keras.layers.Dense) -> str:
+    return getattr(layer.activation, "__name__", type(layer.activation).__name__)
+
+
+def layer_outputs(model: keras.Model, x: Any) -> list[np.ndarray]:
+    """The output (after the activation) of every ``Dense`` layer for the batch ``x``."""
+    layers = _check_model(model)
+    x = _check_x("x", x)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [layer.output for layer in layers])
+    outputs = probe(x, training=False)
+    return [keras.ops.convert_to_numpy(o) for o in outputs]
+
+
+def activation_stats_by_layer(model: keras.Model, x: Any, *, saturation: float = 0.95) -> pd.DataFrame:
+    """Mean, standard deviation and variance of each Dense layer's outputs on the batch ``x``.
+
+    Also reports ``saturated``, the fraction of outputs in the flat tails of a sigmoid or tanh
+    (within ``1 - saturation`` of an asymptote: for the logistic function σ(z) > 0.95 means
+    σ'(z) < 0.048, a fifth of its maximum 0.25) and ``zero``, the fraction of outputs exactly 0
+    (inactive ReLUs). Rows are numbered from the first hidden layer (1) to the output layer.
+    """
+    saturation = check_float("saturation", saturation, min_value=0.0, max_value=1.0, min_inclusive=False, max_inclusive=False)
+    layers = _check_model(model)
+    rows = []
+    for i, (layer, a) in enumerate(zip(layers, layer_outputs(model, x)), start=1):
+        act = _activation_name(layer)
+        if act in SATURATING:
+            lo, hi = SATURATING[act]
+            margin = (hi - lo) * (1 - saturation) / 2 if act == "tanh" else 1 - saturation
+            sat = float(np.mean((a <= lo + margin) | (a >= hi - margin)))
+        else:
+            sat = np.nan
+        rows.append(
+            {
+                "layer": i,
+                "activation": act,
+                "mean": float(a.mean()),
+                "std": float(a.std()),
+                "variance": float(a.var()),
+                "saturated": sat,
+                "zero": float(np.mean(a == 0)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def dead_unit_fraction(model: keras.Model, x: Any) -> pd.Series:
+    """Per hidden Dense layer, the fraction of units that output exactly 0 for *every* input in ``x``.
+
+    A unit that is 0 for every input gets no gradient through its activation: a "dead" ReLU.
+    """
+    layers = _check_model(model)
+    outs = layer_outputs(model, x)[:-1]
+    if not outs:
+        raise ValueError("model has no hidden Dense layer")
+    values = [float(np.mean(np.all(a.reshape(a.shape[0], -1) == 0, axis=0))) for a in outs]
+    return pd.Series(values, index=pd.Index(range(1, len(values) + 1), name="layer"), name="dead units")
+
+
+def gradient_norms_by_layer(
+    model: keras.Model, x: Any, y: Any, *, loss: Any = None
+) -> pd.DataFrame:
+    """Norm of the loss gradient w.r.t. each Dense layer's kernel, from one ``tf.GradientTape`` pass.
+
+    ``loss`` defaults to sparse categorical cross-entropy (mean over the batch). Columns:
+    ``grad_norm`` (Frobenius norm of ∂L/∂W), ``grad_rms`` (its root mean square, comparable
+    between layers of different sizes), ``weight_norm`` and ``ratio`` = grad_norm / weight_norm.
+    """
+    layers = _check_model(model)
+    x = _check_x("x", x)
+    y = np.asarray(y)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y must have the same number of examples, got {x.shape[0]} and {y.shape[0]}")
+    if loss is None:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    elif not callable(loss):
+        raise TypeError("loss must be a callable loss(y_true, y_pred) or None")
+    kernels = [layer.kernel for layer in layers]
+    with tf.GradientTape() as tape:
+        value = loss(y, model(x, training=False))
+    grads = tape.gradient(value, kernels)
+    rows = []
+    for i, (g, w) in enumerate(zip(grads, kernels), start=1):
+        g = np.zeros(w.shape, np.float32) if g is None else keras.ops.convert_to_numpy(g)
+        w = w.numpy()
+        gn, wn = float(np.linalg.norm(g)), float(np.linalg.norm(w))
+        rows.append(
+            {
+                "layer": i,
+                "grad_norm": gn,
+                "grad_rms": float(np.sqrt(np.mean(g**2))),
+                "weight_norm": wn,
+                "ratio": gn / wn if wn > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def kernel_snapshot(model: keras.Model) -> list[np.ndarray]:
+    """Copies of every Dense kernel, to compare before and after training."""
+    return [layer.kernel.numpy() for layer in _check_model(model)]
+
+
+def relative_weight_change(before: list[np.ndarray], model: keras.Model) -> pd.Series:
+    """Per Dense layer, ‖W_after − W_before‖ / ‖W_before‖: how far training moved each layer."""
+    layers = _check_model(model)
+    if not isinstance(before, (list, tuple)) or len(before) != len(layers):
+        raise ValueError(f"before must be the {len(layers)} kernels returned by kernel_snapshot(model)")
+    values = []
+    for i, (w0, layer) in enumerate(zip(before, layers)):
+        w0 = np.asarray(w0)
+        w1 = layer.kernel.numpy()
+        if w0.shape != w1.shape:
+            raise ValueError(f"before[{i}] has shape {w0.shape}, but layer {layer.name} has {w1.shape}")
+        values.append(float(np.linalg.norm(w1 - w0) / np.linalg.norm(w0)))
+    return pd.Series(values, index=pd.Index(range(1, len(values) + 1), name="layer"), name="relative change")

@@ -1,0 +1,208 @@
+"""A seeded, quiet ``fit`` that returns a tidy history, multi-seed runs and compact result tables.
+
+Keras 3 progress bars write thousands of messages into a notebook, so :func:`fit` always trains with
+``verbose=0`` and returns a :class:`pandas.DataFrame` (one row per epoch, with wall time) that
+notebooks print or plot.
+
+Timings differ from run to run, so they are formatted with a unit (``format_duration``: ``"  1.23 s"``,
+``" 12.34 ms"``) at a fixed width, and the nbval sanitizer (``tests/nbval_sanitize.cfg``) masks the
+digits of exactly that pattern.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tdnn._tf import import_tensorflow
+from tdnn._validate import check_choice, check_float, check_int
+
+import_tensorflow()
+import keras  # noqa: E402
+
+DURATION_UNITS = {"s": 1.0, "ms": 1e3, "µs": 1e6}
+
+
+def format_duration(seconds: float, unit: str = "s") -> str:
+    """Format a wall-clock duration at a fixed width, e.g. ``"  1.23 s"`` or ``" 12.34 ms"``.
+
+    Timings vary between runs; the nbval sanitizer masks the digits of this exact pattern.
+    """
+    seconds = check_float("seconds", seconds, min_value=0.0)
+    check_choice("unit", unit, DURATION_UNITS)
+    return f"{seconds * DURATION_UNITS[unit]:6.2f} {unit}"
+
+
+def format_ratio(ratio: float) -> str:
+    """Format a ratio of two timings, e.g. ``" 1.31×"`` (masked by the nbval sanitizer too)."""
+    ratio = check_float("ratio", ratio, min_value=0.0)
+    return f"{ratio:5.2f}×"
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def _as_xy(name: str, data: Any) -> tuple[Any, Any]:
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)) and len(data) == 2:
+        x, y = data
+        n_x, n_y = len(x), len(y)
+        if n_x != n_y:
+            raise ValueError(f"{name} has {n_x} inputs but {n_y} targets")
+        if n_x == 0:
+            raise ValueError(f"{name} is empty")
+        return x, y
+    raise TypeError(f"{name} must be an (x, y) pair such as data.train, got {type(data).__name__}")
+
+
+def make_optimizer(optimizer: str | keras.optimizers.Optimizer, learning_rate: float | None = None) -> Any:
+    """A Keras optimizer from a name (``"sgd"``, ``"adam"``, ...) and an optional ``learning_rate``."""
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if learning_rate is not None:
+            raise ValueError("learning_rate must be None when optimizer is an Optimizer instance")
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be a name or a keras Optimizer, got {type(optimizer).__name__}")
+    try:
+        instance = keras.optimizers.get(optimizer)
+    except ValueError:
+        raise ValueError(f"optimizer {optimizer!r} is not a Keras optimizer name") from None
+    if learning_rate is None:
+        return instance
+    learning_rate = check_float("learning_rate", learning_rate, min_value=0.0, min_inclusive=False)
+    return type(instance)(learning_rate=learning_rate)
+
+
+def fit(
+    model: keras.Model,
+    train: tuple[Any, Any],
+    *,
+    valid: tuple[Any, Any] | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    optimizer: str | keras.optimizers.Optimizer | None = None,
+    learning_rate: float | None = None,
+    loss: str | Any = "sparse_categorical_crossentropy",
+    metrics: Sequence[str] = ("accuracy",),
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Train quietly (``verbose=0``) and return the history as a DataFrame, one row per epoch.
+
+    Args:
+        model: a Keras model. It is compiled here when ``optimizer`` is given or when it is not
+            compiled yet (then with plain SGD, the book's default, at ``learning_rate`` or 0.01).
+        train, valid: ``(x, y)`` pairs (a :class:`tdnn.data.Split` works).
+        epochs, batch_size: as in ``model.fit``.
+        optimizer, learning_rate: a Keras optimizer name or instance; ``learning_rate`` only with a name.
+        seed: if given, reseeds everything before training (shuffling, dropout).
+
+    Returns:
+        A DataFrame indexed by ``epoch`` (1, 2, ...) with the Keras metrics (``loss``, ``accuracy``,
+        ``val_loss``, ...), ``learning_rate`` when a schedule or callback logs it, and ``seconds``
+        (wall time of the epoch). Training stops early only if a callback stops it.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    x, y = _as_xy("train", train)
+    validation_data = _as_xy("valid", valid) if valid is not None else None
+    epochs = check_int("epochs", epochs, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise TypeError(f"callbacks must hold keras.callbacks.Callback instances, got {type(cb).__name__}")
+    if optimizer is not None or not getattr(model, "compiled", False) or model.optimizer is None:
+        opt = make_optimizer(optimizer or "sgd", learning_rate if (optimizer or learning_rate) else None)
+        model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+    elif learning_rate is not None:
+        raise ValueError("learning_rate needs an optimizer name: the model is already compiled")
+    if seed is not None:
+        keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
+    timer = _EpochTimer()
+    history = model.fit(
+        x,
+        y,
+        validation_data=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=[*callbacks, timer],
+        verbose=0,
+    )
+    frame = pd.DataFrame(history.history)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+    frame["seconds"] = timer.seconds[: len(frame)]
+    return frame
+
+
+def fit_seeds(
+    build_model: Callable[[int], keras.Model],
+    train: tuple[Any, Any],
+    *,
+    seeds: Iterable[int],
+    **fit_kwargs: Any,
+) -> pd.DataFrame:
+    """Build and train one model per seed; return all histories stacked with a ``seed`` column.
+
+    ``build_model(seed)`` must return a fresh model; everything is reseeded with ``seed`` first.
+    """
+    if not callable(build_model):
+        raise TypeError("build_model must be a callable taking a seed and returning a model")
+    seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    frames = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        history = fit(build_model(seed), train, seed=seed, **fit_kwargs)
+        frames.append(history.reset_index().assign(seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def results_table(
+    histories: Mapping[str, pd.DataFrame],
+    *,
+    metric: str = "val_accuracy",
+    decimals: int = 4,
+    timing: bool = True,
+) -> pd.DataFrame:
+    """One row per run: final and best ``metric``, the epoch of the best, final loss, time per epoch.
+
+    ``histories`` maps a run's label to a :func:`fit` history. Numbers are rounded to ``decimals``;
+    the time per epoch is a :func:`format_duration` string (masked by the nbval sanitizer).
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError("histories must be a non-empty mapping of label -> history DataFrame")
+    decimals = check_int("decimals", decimals, min_value=0)
+    rows = {}
+    for label, h in histories.items():
+        if not isinstance(h, pd.DataFrame):
+            raise TypeError(f"histories[{label!r}] must be a DataFrame returned by tdnn.training.fit")
+        if metric not in h.columns:
+            raise ValueError(f"metric {metric!r} is not in the history of {label!r}: {list(h.columns)}")
+        higher_is_better = "loss" not in metric
+        best_epoch = int(h[metric].idxmax() if higher_is_better else h[metric].idxmin())
+        row: dict[str, Any] = {
+            "epochs": len(h),
+            "train loss": round(float(h["loss"].iloc[-1]), decimals) if "loss" in h else np.nan,
+            f"final {metric}": round(float(h[metric].iloc[-1]), decimals),
+            f"best {metric}": round(float(h[metric].loc[best_epoch]), decimals),
+            "best epoch": best_epoch,
+        }
+        if timing and "seconds" in h:
+            row["time/epoch"] = format_duration(float(h["seconds"].mean()))
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,0 +1,65 @@
+"""tdnn.models: the chapter's MLP builder."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tdnn.models import build_mlp, count_params, dense_layers
+
+
+def test_book_mlp_shape_and_params() -> None:
+    model = build_mlp((300, 100))
+    assert model.output_shape == (None, 10)
+    # the book's 784-300-100-10 classifier: 235,500 + 30,100 + 1,010 = 266,610 parameters
+    assert count_params(model) == {"total": 266_610, "trainable": 266_610, "non_trainable": 0}
+    assert [layer.units for layer in dense_layers(model)] == [300, 100, 10]
+
+
+def test_bn_after_matches_the_book_summary() -> None:
+    model = build_mlp((300, 100), batch_norm="after")
+    assert count_params(model) == {"total": 271_346, "trainable": 268_978, "non_trainable": 2_368}
+
+
+def test_bn_before_drops_the_bias_and_moves_the_activation() -> None:
+    model = build_mlp((300, 100), activation="elu", batch_norm="before")
+    hidden = dense_layers(model)[:-1]
+    assert all(not layer.use_bias for layer in hidden)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds[:4] == ["Flatten", "Dense", "BatchNormalization", "Activation"]
+
+
+def test_dropout_and_initializer_and_seed() -> None:
+    m1 = build_mlp((20,), dropout_rate=0.2, kernel_initializer="he_normal", input_shape=(8,), seed=1)
+    m2 = build_mlp((20,), dropout_rate=0.2, kernel_initializer="he_normal", input_shape=(8,), seed=1)
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in m1.layers)
+    assert not any(isinstance(layer, keras.layers.Flatten) for layer in m1.layers)
+    np.testing.assert_array_equal(m1.layers[0].kernel.numpy(), m2.layers[0].kernel.numpy())
+    std = float(np.std(build_mlp((2000,), kernel_initializer="he_normal", input_shape=(500,), seed=0).layers[0].kernel.numpy()))
+    assert abs(std - np.sqrt(2 / 500)) < 0.003
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"hidden_units": 100}, TypeError, "hidden_units"),
+        ({"hidden_units": [100, 0]}, ValueError, r"hidden_units\[1\]"),
+        ({"activation": "sigmoyd"}, ValueError, "activation"),
+        ({"kernel_initializer": "he_nromal"}, ValueError, "kernel_initializer"),
+        ({"batch_norm": "middle"}, ValueError, "batch_norm"),
+        ({"dropout_rate": 1.0}, ValueError, "dropout_rate"),
+        ({"n_outputs": 0}, ValueError, "n_outputs"),
+        ({"input_shape": (28, -1)}, ValueError, "input_shape"),
+    ],
+)
+def test_bad_arguments(kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        build_mlp(**kwargs)
+
+
+def test_dense_layers_and_count_params_reject_non_models() -> None:
+    with pytest.raises(TypeError, match="model"):
+        dense_layers("model")
+    with pytest.raises(TypeError, match="model"):
+        count_params(None)

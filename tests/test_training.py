@@ -1,0 +1,117 @@
+"""tdnn.training: the quiet, seeded fit wrapper and the result tables."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdnn.models import build_mlp
+from tdnn.training import fit, fit_seeds, format_duration, format_ratio, make_optimizer, results_table
+
+
+def _toy(n: int = 256, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("uint8")
+    return x, y
+
+
+def test_fit_returns_a_tidy_history_and_learns(capsys) -> None:
+    x, y = _toy()
+    model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=0)
+    h = fit(model, (x, y), valid=(x[:64], y[:64]), epochs=5, batch_size=32, optimizer="sgd", learning_rate=0.1)
+    assert list(h.index) == [1, 2, 3, 4, 5] and h.index.name == "epoch"
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(h.columns)
+    assert (h["seconds"] > 0).all()
+    assert h["loss"].iloc[-1] < h["loss"].iloc[0]
+    assert h["accuracy"].iloc[-1] > 0.8
+    assert capsys.readouterr().out == ""  # verbose=0: no progress bar
+
+
+def test_fit_is_deterministic_with_a_seed() -> None:
+    x, y = _toy()
+    runs = [
+        fit(build_mlp((16,), input_shape=(8,), n_outputs=2, seed=1, dropout_rate=0.2), (x, y), epochs=3,
+            optimizer="adam", seed=5)
+        for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(runs[0].drop(columns="seconds"), runs[1].drop(columns="seconds"))
+
+
+def test_fit_uses_existing_compile_and_defaults_to_sgd() -> None:
+    x, y = _toy()
+    model = build_mlp((4,), input_shape=(8,), n_outputs=2, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy")
+    fit(model, (x, y), epochs=1)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    fresh = build_mlp((4,), input_shape=(8,), n_outputs=2, seed=0)
+    fit(fresh, (x, y), epochs=1)
+    assert isinstance(fresh.optimizer, keras.optimizers.SGD)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"train": [1, 2, 3]}, TypeError, "train"),
+        ({"valid": (np.zeros((3, 8)), np.zeros(2))}, ValueError, "valid has 3 inputs but 2 targets"),
+        ({"epochs": 0}, ValueError, "epochs"),
+        ({"batch_size": 1.5}, TypeError, "batch_size"),
+        ({"optimizer": "sgdd"}, ValueError, "optimizer"),
+        ({"optimizer": "sgd", "learning_rate": -1.0}, ValueError, "learning_rate"),
+        ({"callbacks": ["early"]}, TypeError, "callbacks"),
+    ],
+)
+def test_fit_bad_arguments(kwargs, exc, match) -> None:
+    x, y = _toy(32)
+    args = {"train": (x, y), **kwargs}
+    with pytest.raises(exc, match=match):
+        fit(build_mlp((4,), input_shape=(8,), n_outputs=2), **args)
+    with pytest.raises(TypeError, match="model"):
+        fit("model", (x, y))
+
+
+def test_make_optimizer() -> None:
+    opt = make_optimizer("adam", 0.005)
+    assert isinstance(opt, keras.optimizers.Adam)
+    assert float(opt.learning_rate) == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="learning_rate"):
+        make_optimizer(keras.optimizers.SGD(), 0.1)
+    with pytest.raises(TypeError, match="optimizer"):
+        make_optimizer(3)
+
+
+def test_fit_seeds_and_results_table() -> None:
+    x, y = _toy()
+    runs = fit_seeds(lambda s: build_mlp((8,), input_shape=(8,), n_outputs=2), (x, y), seeds=[0, 1],
+                     valid=(x, y), epochs=2, optimizer="sgd", learning_rate=0.1)
+    assert sorted(runs["seed"].unique()) == [0, 1] and len(runs) == 4
+    histories = {f"seed {s}": g.set_index("epoch") for s, g in runs.groupby("seed")}
+    table = results_table(histories)
+    assert list(table.index) == ["seed 0", "seed 1"]
+    assert {"final val_accuracy", "best val_accuracy", "best epoch", "time/epoch"} <= set(table.columns)
+    assert table["time/epoch"].str.fullmatch(r" *\d+\.\d\d s").all()
+    with pytest.raises(ValueError, match="metric"):
+        results_table(histories, metric="val_auc")
+    with pytest.raises(ValueError, match="histories"):
+        results_table({})
+    with pytest.raises(ValueError, match="seeds"):
+        fit_seeds(lambda s: None, (x, y), seeds=[])
+
+
+def test_formatters_match_the_nbval_sanitizer() -> None:
+    import re
+
+    from conftest import ROOT
+
+    cfg = (ROOT / "tests" / "nbval_sanitize.cfg").read_text()
+    patterns = re.findall(r"^regex: (.*)$", cfg, re.M)
+    samples = [format_duration(1.2345), format_duration(0.0123, "ms"), format_duration(123.4), format_ratio(1.314)]
+    assert samples == ["  1.23 s", " 12.30 ms", "123.40 s", " 1.31×"]
+    for s in samples:
+        assert any(re.search(p, s) for p in patterns), s
+    with pytest.raises(ValueError, match="unit"):
+        format_duration(1.0, "h")
+    with pytest.raises(ValueError, match="seconds"):
+        format_duration(-1.0)
