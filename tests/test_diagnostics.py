@@ -109,3 +109,35 @@ def test_bad_inputs() -> None:
         gradient_norms_by_layer(model, np.zeros((4, 2)), np.zeros(4), loss="mse")
     with pytest.raises(ValueError, match="no Dense layers"):
         activation_stats_by_layer(keras.Sequential([keras.Input((2,)), keras.layers.ReLU()]), np.zeros((2, 2)))
+
+
+def test_pre_activation_stats() -> None:
+    model = build_mlp((4,), activation="sigmoid", input_shape=(3,), n_outputs=2, seed=0)
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    stats = activation_stats_by_layer(model, x, pre_activation=True)
+    layer = model.layers[0]
+    z = x @ layer.kernel.numpy() + layer.bias.numpy()
+    assert stats.loc[1, "mean"] == pytest.approx(float(z.mean()), rel=1e-5)
+    assert stats.loc[1, "variance"] == pytest.approx(float(z.var()), rel=1e-5)
+    assert np.isnan(stats.loc[1, "saturated"])
+
+
+def test_backprop_signal_matches_the_kernel_gradient() -> None:
+    """∂L/∂W = aᵀ δ: the error signal and the layer input reproduce the kernel gradient."""
+    from tdnn.diagnostics import backprop_signal_by_layer, layer_outputs
+
+    model = build_mlp((6, 5), activation="tanh", input_shape=(4,), n_outputs=3, seed=3)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(1, 4)).astype("float32"), np.array([2])
+    delta = backprop_signal_by_layer(model, x, y)
+    assert list(delta.index) == [1, 2, 3]
+    # single example: |∂L/∂W_l| = |a_{l-1}| * |δ_l|, and RMS(δ) = |δ| / sqrt(units)
+    grads = gradient_norms_by_layer(model, x, y)["grad_norm"]
+    inputs = [x] + layer_outputs(model, x)[:-1]
+    units = [6, 5, 3]
+    for l in (1, 2, 3):
+        expected = np.linalg.norm(inputs[l - 1]) * delta.loc[l] * np.sqrt(units[l - 1])
+        assert grads.loc[l] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(TypeError, match="Sequential"):
+        inp = keras.Input((4,))
+        backprop_signal_by_layer(keras.Model(inp, keras.layers.Dense(2)(inp)), x, [0])

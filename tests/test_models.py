@@ -63,3 +63,15 @@ def test_dense_layers_and_count_params_reject_non_models() -> None:
         dense_layers("model")
     with pytest.raises(TypeError, match="model"):
         count_params(None)
+
+
+@pytest.mark.parametrize("seed", [None, 5])
+def test_an_initializer_instance_gives_each_layer_its_own_weights(seed) -> None:
+    init = keras.initializers.RandomNormal(0.0, 1.0, seed=seed)
+    model = build_mlp([10] * 3, kernel_initializer=init, input_shape=(10,), seed=0)
+    kernels = [layer.kernel.numpy() for layer in dense_layers(model)[:3]]
+    assert not np.array_equal(kernels[0], kernels[1]) and not np.array_equal(kernels[1], kernels[2])
+    again = build_mlp([10] * 3, kernel_initializer=init, input_shape=(10,), seed=0)
+    np.testing.assert_array_equal(kernels[2], dense_layers(again)[2].kernel.numpy())
+    # the trap being avoided: Keras reuses one draw for every call of the same instance
+    np.testing.assert_array_equal(np.asarray(init((10, 10))), np.asarray(init((10, 10))))

@@ -47,18 +47,36 @@ def _activation_name(layer: keras.layers.Dense) -> str:
     return getattr(layer.activation, "__name__", type(layer.activation).__name__)
 
 
-def layer_outputs(model: keras.Model, x: Any) -> list[np.ndarray]:
-    """The output (after the activation) of every ``Dense`` layer for the batch ``x``."""
+def layer_outputs(model: keras.Model, x: Any, *, pre_activation: bool = False) -> list[np.ndarray]:
+    """The output of every ``Dense`` layer for the batch ``x``.
+
+    With ``pre_activation=True``, the linear part :math:`z = xW + b` before the activation function
+    (computed from each layer's input and weights).
+    """
     layers = _check_model(model)
     x = _check_x("x", x)
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    probe = keras.Model(inputs, [layer.output for layer in layers])
-    outputs = probe(x, training=False)
-    return [keras.ops.convert_to_numpy(o) for o in outputs]
+    tensors = [layer.input for layer in layers] if pre_activation else [layer.output for layer in layers]
+    probe = keras.Model(inputs, tensors)
+    outputs = [keras.ops.convert_to_numpy(o) for o in probe(x, training=False)]
+    if not pre_activation:
+        return outputs
+    result = []
+    for layer, a in zip(layers, outputs):
+        z = a.reshape(a.shape[0], -1) @ layer.kernel.numpy()
+        if layer.use_bias:
+            z = z + layer.bias.numpy()
+        result.append(z)
+    return result
 
 
-def activation_stats_by_layer(model: keras.Model, x: Any, *, saturation: float = 0.95) -> pd.DataFrame:
+def activation_stats_by_layer(
+    model: keras.Model, x: Any, *, saturation: float = 0.95, pre_activation: bool = False
+) -> pd.DataFrame:
     """Mean, standard deviation and variance of each Dense layer's outputs on the batch ``x``.
+
+    With ``pre_activation=True`` the statistics are those of :math:`z = xW + b`, the input of the
+    activation function (Glorot & Bengio's "variance of the outputs of each layer" grows there).
 
     Also reports ``saturated``, the fraction of outputs in the flat tails of a sigmoid or tanh
     (within ``1 - saturation`` of an asymptote: for the logistic function σ(z) > 0.95 means
@@ -68,9 +86,9 @@ def activation_stats_by_layer(model: keras.Model, x: Any, *, saturation: float =
     saturation = check_float("saturation", saturation, min_value=0.0, max_value=1.0, min_inclusive=False, max_inclusive=False)
     layers = _check_model(model)
     rows = []
-    for i, (layer, a) in enumerate(zip(layers, layer_outputs(model, x)), start=1):
+    for i, (layer, a) in enumerate(zip(layers, layer_outputs(model, x, pre_activation=pre_activation)), start=1):
         act = _activation_name(layer)
-        if act in SATURATING:
+        if act in SATURATING and not pre_activation:
             lo, hi = SATURATING[act]
             margin = (hi - lo) * (1 - saturation) / 2 if act == "tanh" else 1 - saturation
             sat = float(np.mean((a <= lo + margin) | (a >= hi - margin)))
@@ -127,7 +145,7 @@ def gradient_norms_by_layer(
     grads = tape.gradient(value, kernels)
     rows = []
     for i, (g, w) in enumerate(zip(grads, kernels), start=1):
-        g = np.zeros(w.shape, np.float32) if g is None else keras.ops.convert_to_numpy(g)
+        g = np.zeros(w.shape) if g is None else keras.ops.convert_to_numpy(g).astype(np.float64)
         w = w.numpy()
         gn, wn = float(np.linalg.norm(g)), float(np.linalg.norm(w))
         rows.append(
@@ -140,6 +158,45 @@ def gradient_norms_by_layer(
             }
         )
     return pd.DataFrame(rows).set_index("layer")
+
+
+def backprop_signal_by_layer(model: keras.Sequential, x: Any, y: Any, *, loss: Any = None) -> pd.Series:
+    """RMS of the error signal :math:`\\delta^{(l)} = \\partial \\mathcal{L} / \\partial z^{(l)}` at each Dense layer.
+
+    This is the gradient as it flows *down* through the network, before it is multiplied by the
+    layer's input to give :math:`\\partial \\mathcal{L} / \\partial W^{(l)} = a^{(l-1)\\top} \\delta^{(l)}`:
+    it is the quantity that vanishes or explodes layer after layer. Needs a ``keras.Sequential``
+    model (such as :func:`tdnn.models.build_mlp`'s); ``loss`` defaults to sparse categorical
+    cross-entropy (mean over the batch).
+    """
+    layers = _check_model(model)
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"model must be a keras.Sequential (layer by layer), got {type(model).__name__}")
+    x = _check_x("x", x)
+    y = np.asarray(y)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y must have the same number of examples, got {x.shape[0]} and {y.shape[0]}")
+    if loss is None:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    elif not callable(loss):
+        raise TypeError("loss must be a callable loss(y_true, y_pred) or None")
+    zs = []
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                z = tf.matmul(tf.reshape(h, (tf.shape(h)[0], -1)), layer.kernel)
+                if layer.use_bias:
+                    z = z + layer.bias
+                tape.watch(z)
+                zs.append(z)
+                h = layer.activation(z)
+            else:
+                h = layer(h, training=False)
+        value = loss(y, h)
+    deltas = tape.gradient(value, zs)
+    values = [float(np.sqrt(np.mean(keras.ops.convert_to_numpy(d).astype(np.float64) ** 2))) for d in deltas]
+    return pd.Series(values, index=pd.Index(range(1, len(layers) + 1), name="layer"), name="delta_rms")
 
 
 def kernel_snapshot(model: keras.Model) -> list[np.ndarray]:

@@ -23,6 +23,24 @@ def _check_units(hidden_units: Any) -> list[int]:
     return [check_int(f"hidden_units[{i}]", u, min_value=1) for i, u in enumerate(hidden_units)]
 
 
+def layer_initializer(initializer: Any, index: int) -> Any:
+    """A per-layer copy of ``initializer``, so that no two layers share the same random draw.
+
+    Keras 3 trap: a seeded *or unseeded* initializer instance returns the same values at every call,
+    so passing one ``RandomNormal(0, 1)`` instance to 30 layers gives them 30 identical kernels
+    (names such as ``"he_normal"`` are safe: Keras creates a new instance per layer). This clones the
+    instance from its config: an unseeded one gets a fresh seed from the global RNG (reproducible
+    after ``keras.utils.set_random_seed``), a seeded one gets ``seed + index``.
+    """
+    if isinstance(initializer, str) or not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
+    config = initializer.get_config()
+    if "seed" in config and (config["seed"] is None or isinstance(config["seed"], int)):
+        config["seed"] = None if config["seed"] is None else config["seed"] + index
+        return type(initializer).from_config(config)
+    return initializer
+
+
 def build_mlp(
     hidden_units: Sequence[int] = (300, 100),
     *,
@@ -43,7 +61,8 @@ def build_mlp(
             ``[100] * 20`` a deep stack.
         activation: hidden activation (a Keras name such as ``"relu"``, ``"selu"``, ``"sigmoid"``, or a
             callable/layer).
-        kernel_initializer: a Keras initializer name or instance (``"he_normal"``, ...).
+        kernel_initializer: a Keras initializer name or instance (``"he_normal"``, ...). An instance
+            is cloned per layer (see :func:`layer_initializer`).
         batch_norm: ``None``; ``"after"`` adds ``BatchNormalization`` after each hidden layer's
             activation (and after ``Flatten``, as in the book's first BN model); ``"before"`` puts BN
             between the linear part and the activation, with ``use_bias=False`` (the BN offset β
@@ -82,20 +101,22 @@ def build_mlp(
         layers.append(keras.layers.Flatten())
     if batch_norm == "after":
         layers.append(keras.layers.BatchNormalization())
-    for n in units:
+    for i, n in enumerate(units):
+        init = layer_initializer(kernel_initializer, i)
         if batch_norm == "before":
             layers += [
-                keras.layers.Dense(n, kernel_initializer=kernel_initializer, use_bias=False),
+                keras.layers.Dense(n, kernel_initializer=init, use_bias=False),
                 keras.layers.BatchNormalization(),
                 keras.layers.Activation(activation),
             ]
         else:
-            layers.append(keras.layers.Dense(n, activation=activation, kernel_initializer=kernel_initializer))
+            layers.append(keras.layers.Dense(n, activation=activation, kernel_initializer=init))
             if batch_norm == "after":
                 layers.append(keras.layers.BatchNormalization())
         if dropout_rate > 0:
             layers.append(keras.layers.Dropout(dropout_rate))
-    layers.append(keras.layers.Dense(n_outputs, activation=output_activation, kernel_initializer=kernel_initializer))
+    output_init = layer_initializer(kernel_initializer, len(units))
+    layers.append(keras.layers.Dense(n_outputs, activation=output_activation, kernel_initializer=output_init))
     return keras.Sequential(layers, name=name)
 
 
