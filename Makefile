@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help setup data book test test-unit test-notebooks test-book lab sync outputs lock student clean
+.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs lock clean
 
 help:
 	@echo "make book     build the Jupyter Book site into _build/html (from stored outputs)"
@@ -38,13 +38,19 @@ data: $(STAMP)
 	$(BIN)/python -m tdnn.data
 
 book: setup
-	rm -rf _build/html
-	$(BIN)/jupyter-book build . --config book.yml --toc toc.yml -W -n --keep-going
+	$(MAKE) --no-print-directory book-only
 
+book-only:
+	rm -rf _build/html _build/.doctrees
+	$(BIN)/jupyter-book build . --config book.yml --toc toc.yml -W -n --keep-going -q
+	@echo "The book is in _build/html/index.html"
+
+# The README's test command. The book is built first (from stored outputs, in seconds) so that
+# tests/test_book_site.py can check it in a headless browser; then nbval re-executes every notebook.
 test: setup
+	$(MAKE) --no-print-directory book-only
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest $(NBVAL) notebooks
-	$(MAKE) --no-print-directory book
 
 test-unit: setup
 	$(BIN)/python -m pytest tests
