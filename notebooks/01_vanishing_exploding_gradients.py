@@ -78,12 +78,19 @@ def sigmoid_derivative(z):
 
 
 z = np.linspace(-5, 5, 1001)
-print(f"max σ'(z) = {sigmoid_derivative(z).max():.4f} at z = {z[sigmoid_derivative(z).argmax()]:.1f}")
+d = sigmoid_derivative(z)
+print(f"max σ'(z) = {d.max():.4f} at z = {z[d.argmax()]:.1f}")
 for z0 in (2.0, 5.0, 10.0):
-    print(f"σ'({z0:4.1f}) = {sigmoid_derivative(z0):.2e}  ({sigmoid_derivative(z0) / 0.25:.2%} of the maximum)")
+    d0 = sigmoid_derivative(z0)
+    print(f"σ'({z0:4.1f}) = {d0:.2e}  ({d0 / 0.25:.2%} of the maximum)")
 
-ax = plot_function({"σ(z)": sigmoid, "σ'(z)": sigmoid_derivative}, z=np.linspace(-8, 8, 401),
-                   title="The logistic function and its derivative", xlabel="z", ylabel="value")
+ax = plot_function(
+    {"σ(z)": sigmoid, "σ'(z)": sigmoid_derivative},
+    z=np.linspace(-8, 8, 401),
+    title="The logistic function and its derivative",
+    xlabel="z",
+    ylabel="value",
+)
 ax.axhspan(0, 0.05, xmin=0, xmax=1, color="grey", alpha=0.12)
 ax.annotate("saturation: σ'(z) ≈ 0", xy=(5.2, 0.02), fontsize=9)
 plt.show()
@@ -125,7 +132,9 @@ data = load_fashion_mnist()
 x_batch, y_batch = data.valid.x[:1000], data.valid.y[:1000]
 
 CONFIGS = {
-    "N(0, 1) + sigmoid": dict(activation="sigmoid", kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0)),
+    "N(0, 1) + sigmoid": dict(
+        activation="sigmoid", kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0)
+    ),
     "Glorot + sigmoid": dict(activation="sigmoid", kernel_initializer="glorot_normal"),
     "Glorot + tanh": dict(activation="tanh", kernel_initializer="glorot_normal"),
     "He + ReLU": dict(activation="relu", kernel_initializer="he_normal"),
@@ -135,7 +144,8 @@ DEPTH = 30
 pre_stats, out_stats, deltas, grads = {}, {}, {}, {}
 for label, config in CONFIGS.items():
     model = build_mlp([100] * DEPTH, seed=42, **config)
-    pre_stats[label] = activation_stats_by_layer(model, x_batch, pre_activation=True).loc[:DEPTH]
+    pre = activation_stats_by_layer(model, x_batch, pre_activation=True)
+    pre_stats[label] = pre.loc[:DEPTH]  # hidden layers only
     out_stats[label] = activation_stats_by_layer(model, x_batch).loc[:DEPTH]
     deltas[label] = backprop_signal_by_layer(model, x_batch, y_batch).loc[:DEPTH].to_frame()
     grads[label] = gradient_norms_by_layer(model, x_batch, y_batch).loc[:DEPTH]
@@ -143,27 +153,36 @@ for label, config in CONFIGS.items():
 
 def at_layers(frames, column, layers=(1, 5, 10, 20, 30)):
     """One row per configuration, one column per selected layer."""
-    return pd.DataFrame({label: f[column].loc[list(layers)] for label, f in frames.items()}).T.rename(
-        columns=lambda layer: f"layer {layer}")
+    table = pd.DataFrame({label: f[column].loc[list(layers)] for label, f in frames.items()}).T
+    return table.rename(columns=lambda layer: f"layer {layer}")
 
 
 print("Variance of the pre-activations z")
 print(at_layers(pre_stats, "variance").map(lambda v: f"{v:.3g}").to_string())
 print("\nFraction of saturated outputs (sigmoid layers)")
-print(at_layers({k: v for k, v in out_stats.items() if "sigmoid" in k}, "saturated").round(2).to_string())
+sigmoid_stats = {k: v for k, v in out_stats.items() if "sigmoid" in k}
+print(at_layers(sigmoid_stats, "saturated").round(2).to_string())
 print("\nRMS of the error signal δ = ∂L/∂z")
 print(at_layers(deltas, "delta_rms").map(lambda v: f"{v:.1e}").to_string())
 print("\nRMS of the weight gradient ∂L/∂W")
 print(at_layers(grads, "grad_rms").map(lambda v: f"{v:.1e}").to_string())
 
 # %%
-ax = plot_per_layer(pre_stats, "variance", title="Variance of the pre-activations, layer by layer",
-                    ylabel="Var[z] (log scale)")
+ax = plot_per_layer(
+    pre_stats,
+    "variance",
+    title="Variance of the pre-activations, layer by layer",
+    ylabel="Var[z] (log scale)",
+)
 plt.show()
 
 # %%
-ax = plot_per_layer(deltas, "delta_rms", title="Error signal reaching each layer at initialization",
-                    ylabel="RMS of δ = ∂L/∂z (log scale)")
+ax = plot_per_layer(
+    deltas,
+    "delta_rms",
+    title="Error signal reaching each layer at initialization",
+    ylabel="RMS of δ = ∂L/∂z (log scale)",
+)
 plt.show()
 
 # %% [markdown]
@@ -193,28 +212,40 @@ plt.show()
 # way down, so the lowest layers receive the largest gradients.
 
 # %%
-too_large = build_mlp(
-    [100] * DEPTH, activation="relu", seed=42,
-    kernel_initializer=keras.initializers.VarianceScaling(scale=4.0, mode="fan_in", distribution="untruncated_normal"),
+too_large_init = keras.initializers.VarianceScaling(
+    scale=4.0, mode="fan_in", distribution="untruncated_normal"
 )
+too_large = build_mlp([100] * DEPTH, activation="relu", kernel_initializer=too_large_init, seed=42)
 exploding_z = activation_stats_by_layer(too_large, x_batch, pre_activation=True).loc[:DEPTH]
 exploding_delta = backprop_signal_by_layer(too_large, x_batch, y_batch).loc[:DEPTH].to_frame()
 exploding_g = gradient_norms_by_layer(too_large, x_batch, y_batch).loc[:DEPTH]
-forward = (exploding_z["variance"].loc[DEPTH] / exploding_z["variance"].loc[5]) ** (1 / (DEPTH - 5))
-backward = (exploding_delta["delta_rms"].loc[1] / exploding_delta["delta_rms"].loc[DEPTH]) ** (1 / (DEPTH - 1))
-print(f"Var[z]: layer 1 = {exploding_z['variance'].loc[1]:.3g}, layer 30 = {exploding_z['variance'].loc[DEPTH]:.3g}"
+
+var_z, delta = exploding_z["variance"], exploding_delta["delta_rms"]
+forward = (var_z.loc[DEPTH] / var_z.loc[5]) ** (1 / (DEPTH - 5))  # geometric mean growth
+backward = (delta.loc[1] / delta.loc[DEPTH]) ** (1 / (DEPTH - 1))
+print(f"Var[z]: layer 1 = {var_z.loc[1]:.3g}, layer 30 = {var_z.loc[DEPTH]:.3g}"
       f"  (average growth ×{forward:.2f} per layer)")
-print(f"RMS of δ: layer 30 = {exploding_delta['delta_rms'].loc[DEPTH]:.2e}, layer 1 = "
-      f"{exploding_delta['delta_rms'].loc[1]:.2e}  (average growth ×{backward:.2f} per layer, downwards)")
+print(f"RMS of δ: layer 30 = {delta.loc[DEPTH]:.2e}, layer 1 = {delta.loc[1]:.2e}"
+      f"  (average growth ×{backward:.2f} per layer, downwards)")
 ratio = exploding_g["grad_rms"] / grads["He + ReLU"]["grad_rms"]
-print(f"RMS of ∂L/∂W: {ratio.min():.0f} to {ratio.max():.0f} times larger than with He initialization")
+print(f"RMS of ∂L/∂W: {ratio.min():.0f} to {ratio.max():.0f} times larger than with He init")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-plot_per_layer({"scale = 4 (too large)": exploding_z, "He (scale = 2)": pre_stats["He + ReLU"]}, "variance",
-               ax=axes[0], title="Forward: variance of z explodes", ylabel="Var[z] (log scale)")
-plot_per_layer({"scale = 4 (too large)": exploding_delta, "He (scale = 2)": deltas["He + ReLU"]}, "delta_rms",
-               ax=axes[1], title="Backward: error signal grows downwards", ylabel="RMS of δ (log scale)")
+plot_per_layer(
+    {"scale = 4 (too large)": exploding_z, "He (scale = 2)": pre_stats["He + ReLU"]},
+    "variance",
+    ax=axes[0],
+    title="Forward: variance of z explodes",
+    ylabel="Var[z] (log scale)",
+)
+plot_per_layer(
+    {"scale = 4 (too large)": exploding_delta, "He (scale = 2)": deltas["He + ReLU"]},
+    "delta_rms",
+    ax=axes[1],
+    title="Backward: error signal grows downwards",
+    ylabel="RMS of δ (log scale)",
+)
 fig.tight_layout()
 plt.show()
 
@@ -234,15 +265,21 @@ plt.show()
 # \lVert W_\text{before} \rVert$.
 
 # %%
-small = subset(data, profile.pick(book=8_000, full=55_000), profile.pick(book=2_000, full=5_000))
+small = subset(
+    data,
+    n_train=profile.pick(book=8_000, full=55_000),
+    n_valid=profile.pick(book=2_000, full=5_000),
+)
 EPOCHS = profile.pick(book=10, full=30)
 
 histories, moved = {}, {}
 for label in ("N(0, 1) + sigmoid", "Glorot + sigmoid", "He + ReLU"):
     model = build_mlp([100] * 10, seed=42, **CONFIGS[label])
     before = kernel_snapshot(model)
-    histories[label] = fit(model, small.train, valid=small.valid, epochs=EPOCHS, batch_size=64,
-                           optimizer="sgd", learning_rate=0.01, seed=42)
+    histories[label] = fit(
+        model, small.train, valid=small.valid, epochs=EPOCHS, batch_size=64,
+        optimizer="sgd", learning_rate=0.01, seed=42,
+    )
     moved[label] = relative_weight_change(before, model)
 
 results_table(histories)
@@ -253,8 +290,12 @@ plot_learning_curves(histories, metrics=("loss", "val_accuracy"),
 plt.show()
 
 # %%
-ax = plot_per_layer(moved, title="How far training moved each layer's weights",
-                    ylabel="‖ΔW‖ / ‖W‖ (log scale)", xlabel="layer (11 = output layer)")
+ax = plot_per_layer(
+    moved,
+    title="How far training moved each layer's weights",
+    ylabel="‖ΔW‖ / ‖W‖ (log scale)",
+    xlabel="layer (11 = output layer)",
+)
 plt.show()
 print(pd.DataFrame(moved).T.map(lambda v: f"{v:.1e}").to_string())
 

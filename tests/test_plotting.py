@@ -27,7 +27,8 @@ def teardown_function() -> None:
 def test_learning_curves() -> None:
     axes = plot_learning_curves({"a": _history(), "b": _history()}, title="t")
     assert len(axes) == 2 and len(axes[0].lines) == 2
-    assert axes[0].get_xlabel() == "epoch" and axes[1].get_ylabel() == "val accuracy"
+    assert axes[0].get_xlabel() == "epoch" and axes[1].get_ylabel() == "validation accuracy"
+    assert axes[0].get_title() == "Training loss" and axes[0].get_ylabel() == "training loss (log scale)"
     assert axes[0].get_yscale() == "log"
     axes = plot_learning_curves({"a": _history()}, metrics=["val_accuracy"], x="seconds")
     np.testing.assert_allclose(axes[0].lines[0].get_xdata(), [1, 2, 3, 4])

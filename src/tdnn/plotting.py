@@ -59,6 +59,15 @@ def plot_per_layer(
     return ax
 
 
+def metric_label(metric: str) -> str:
+    """A readable label for a Keras history column: ``"val_accuracy"`` -> ``"validation accuracy"``."""
+    if metric.startswith("val_"):
+        return "validation " + metric[4:].replace("_", " ")
+    if metric in ("loss", "accuracy"):
+        return "training " + metric
+    return metric.replace("_", " ")
+
+
 def plot_learning_curves(
     histories: Mapping[str, pd.DataFrame],
     metrics: Sequence[str] = ("loss", "val_accuracy"),
@@ -91,9 +100,10 @@ def plot_learning_curves(
         for label, h in histories.items():
             xs = h.index.to_numpy() if x == "epoch" else h["seconds"].cumsum().to_numpy()
             ax.plot(xs, h[metric].to_numpy(), marker="o" if len(h) <= 30 else None, markersize=3, label=label)
+        name = metric_label(metric)
         ax.set_xlabel("epoch" if x == "epoch" else "wall-clock time (s)")
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.set_title(metric.replace("val_", "validation ").replace("_", " "))
+        ax.set_ylabel(name + (" (log scale)" if "loss" in metric else ""))
+        ax.set_title(name[0].upper() + name[1:])
         if "loss" in metric:
             ax.set_yscale("log")
     axes[0].legend()
