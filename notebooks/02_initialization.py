@@ -1,0 +1,467 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Glorot and He initialization
+#
+# Glorot & Bengio (2010) traced much of the trouble with training deep networks to the way the weights
+# were initialized: with the wrong variance, the signal shrinks or grows from layer to layer on the way
+# forward, and the gradients do the same on the way back. Their fix, and its variants by He et al.
+# (2015) and LeCun et al. (1998), fit in one table (Table 11-1). In this notebook you will see:
+#
+# - what fan-in and fan-out are, and why Eq. 11-1 averages them;
+# - Table 11-1 as code (`tdnn.initializers`), checked against what Keras actually samples,
+#   including the correction Keras applies to its *truncated* normal distributions;
+# - how to choose an initializer in Keras 3 (a name, or an instance such as `VarianceScaling`);
+# - the variance of the activations and of the gradients through a 50-layer stack, for six
+#   initialization/activation pairs;
+# - a 20-layer network trained on Fashion-MNIST with Keras' default initialization vs He/LeCun.
+
+# %%
+from tdnn import setup_notebook
+
+profile = setup_notebook()
+
+# %%
+import inspect
+import math
+import re
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tdnn import initializers as ti
+from tdnn.data import Split, load_fashion_mnist, subset
+from tdnn.diagnostics import activation_stats_by_layer
+from tdnn.models import build_mlp, dense_layers
+from tdnn.plotting import plot_learning_curves, plot_per_layer
+from tdnn.training import fit, results_table
+
+# %% [markdown]
+# ## Fan-in, fan-out and Eq. 11-1
+#
+# A `Dense` layer with kernel $\mathbf W$ of shape (fan_in, fan_out) has one row per input and one
+# column per unit: each unit sums $\text{fan}_\text{in}$ weighted inputs, and each input feeds
+# $\text{fan}_\text{out}$ units.
+
+# %%
+layer = keras.layers.Dense(300)
+layer.build((None, 784))  # the first hidden layer of the book's Fashion-MNIST MLP
+fan_in, fan_out = ti.fan_in_fan_out(layer.kernel.shape)
+print(f"kernel shape {tuple(layer.kernel.shape)}: fan_in = {fan_in}, fan_out = {fan_out}, "
+      f"fan_avg = {ti.fan_avg(fan_in, fan_out):g}")
+
+# %% [markdown]
+# With independent, zero-mean weights of variance $\sigma^2$, a unit's input
+# $z = \sum_{i=1}^{\text{fan}_\text{in}} w_i x_i$ has variance
+# $\operatorname{Var}(z) = \text{fan}_\text{in}\,\sigma^2\,\mathbb E[x^2]$: the layer multiplies the
+# signal's second moment by the **forward gain** $\text{fan}_\text{in}\,\sigma^2$. Backpropagation
+# multiplies the gradients by $\mathbf W$ transposed, so they get the **backward gain**
+# $\text{fan}_\text{out}\,\sigma^2$. Both gains equal 1 only if $\text{fan}_\text{in} = \text{fan}_\text{out}$;
+# Glorot and Bengio's compromise is **Eq. 11-1** (Glorot, or Xavier, initialization):
+#
+# $$\sigma^2 = \frac{1}{\text{fan}_\text{avg}}, \qquad \text{fan}_\text{avg} = \frac{\text{fan}_\text{in} + \text{fan}_\text{out}}{2},
+# \qquad\text{or uniform on } [-r, r] \text{ with } r = \sqrt{\frac{3}{\text{fan}_\text{avg}}}$$
+#
+# (the uniform distribution on $[-r, r]$ has variance $r^2/3$). Let's measure both gains on the
+# 784→300 layer with 1,000 standardized Fashion-MNIST images, for σ² from Glorot, He and LeCun.
+
+# %%
+data = load_fashion_mnist()
+pixel_mean, pixel_std = float(data.train.x.mean()), float(data.train.x.std())
+
+
+def standardize(split: Split) -> Split:
+    """Pixels rescaled to mean 0 and variance 1 over the training set."""
+    return Split((split.x - pixel_mean) / pixel_std, split.y)
+
+
+x_batch = standardize(data.train).x[:1000].reshape(1000, -1)
+upstream = np.random.default_rng(0).standard_normal((1000, fan_out))  # stand-in for ∂L/∂z
+
+rows = {}
+for name, keras_name in [("glorot", "glorot_normal"), ("he", "he_normal"), ("lecun", "lecun_normal")]:
+    w = np.asarray(keras.initializers.get({"class_name": keras_name, "config": {"seed": 1}})((fan_in, fan_out)))
+    variance = ti.init_variance(name, fan_in, fan_out)
+    rows[keras_name] = {
+        "1000·σ²": 1000 * variance,
+        "fan_in·σ²": fan_in * variance,
+        "Var(z) / E[x²]": (x_batch @ w).var() / np.mean(x_batch**2),
+        "fan_out·σ²": fan_out * variance,
+        "Var(∂L/∂x) / Var(∂L/∂z)": (upstream @ w.T).var() / upstream.var(),
+    }
+pd.DataFrame(rows).T.round(4)
+
+# %% [markdown]
+# The measured forward gains (`Var(z) / E[x²]`) are within 3 % of $\text{fan}_\text{in}\sigma^2$ and
+# the backward gains within 0.3 % of $\text{fan}_\text{out}\sigma^2$ (for one random kernel and one
+# batch). On this non-square layer no single σ² gives 1 both ways: LeCun keeps the forward signal
+# (1.0) but shrinks the gradients (0.38), Glorot sits between the two (1.45 forward, 0.55 back), and
+# He doubles the forward gain on purpose: a ReLU zeroes about half of its inputs, which halves
+# $\mathbb E[a^2]$ for the next layer.
+#
+# ## Table 11-1 as code
+#
+# The three initializations differ only by the scale and the fan they divide by:
+# $\sigma^2 = \text{scale}/n$ with scale 1 and $n = \text{fan}_\text{avg}$ (Glorot), scale 2 and
+# $n = \text{fan}_\text{in}$ (He), scale 1 and $n = \text{fan}_\text{in}$ (LeCun). That is exactly
+# Keras' `VarianceScaling(scale, mode, distribution)`.
+
+# %%
+ti.table_11_1()
+
+# %% [markdown]
+# The numbers for the 784→300 layer: σ (normal distribution), the uniform limit $r = \sqrt{3\sigma^2}$,
+# and the `stddev` Keras passes to its truncated normal sampler (explained in the next section).
+
+# %%
+ti.table_11_1(fan_in, fan_out).iloc[:, 2:].round(5)
+
+# %% [markdown]
+# ## What Keras actually samples
+#
+# Keras has one built-in initializer per row and distribution: `glorot_uniform` (the default for
+# `Dense`), `glorot_normal`, `he_uniform`, `he_normal`, `lecun_uniform`, `lecun_normal`. We draw a
+# seeded 784×300 kernel (235,200 weights) from each and compare the empirical standard deviation and
+# the largest weight with the formulas.
+
+# %%
+rows = {}
+for keras_name, (name, distribution) in ti.KERAS_INITIALIZERS.items():
+    initializer = keras.initializers.get({"class_name": keras_name, "config": {"seed": 42}})
+    w = np.asarray(initializer((fan_in, fan_out)))
+    sigma = math.sqrt(ti.init_variance(name, fan_in, fan_out))
+    if distribution == "uniform":
+        bound = ti.init_limit(name, fan_in, fan_out)
+    else:
+        bound = 2 * ti.init_std(name, fan_in, fan_out, distribution)
+    rows[keras_name] = {
+        "distribution": distribution,
+        "σ (Table 11-1)": sigma,
+        "empirical std": w.std(),
+        "bound": bound,
+        "bound / σ": bound / sigma,
+        "max |w|": np.abs(w).max(),
+    }
+pd.DataFrame(rows).T.round(5)
+
+# %% [markdown]
+# Every initializer gets the standard deviation of Table 11-1 to within 0.1 %. The uniform ones never
+# exceed $r = \sqrt 3\,\sigma \approx 1.73\sigma$. The "normal" ones never exceed $2.27\sigma$: they are
+# **truncated** normals.
+#
+# ### The truncation correction
+#
+# Keras' `*_normal` initializers (and `VarianceScaling`'s default `distribution="truncated_normal"`;
+# Keras even maps `"normal"` to it) re-draw every value beyond 2 standard deviations of the sampler.
+# Cutting the tails shrinks the standard deviation: for $Z \sim \mathcal N(0, 1)$ restricted to
+# $[-b, b]$, with $\varphi$ the standard normal density and $\Phi$ its CDF,
+#
+# $$\operatorname{Var}(Z \mid |Z| \le b) = 1 - \frac{2b\,\varphi(b)}{\Phi(b) - \Phi(-b)},
+# \qquad \Phi(b) - \Phi(-b) = \operatorname{erf}(b/\sqrt 2).$$
+#
+# For $b = 2$ the standard deviation is about 0.8796, so Keras divides the σ it wants by that factor
+# before sampling (`stddev = math.sqrt(scale) / .87962566103423978` in `VarianceScaling.__call__`),
+# and the truncation brings the weights back to σ. `ti.truncated_normal_std_factor` computes the
+# factor from the formula above; here it is next to the constant read from the installed Keras source.
+
+# %%
+source = inspect.getsource(keras.initializers.VarianceScaling.__call__)
+keras_constant = float(re.search(r"stddev = math\.sqrt\(scale\) / (\d*\.\d+)", source).group(1))
+factor = ti.truncated_normal_std_factor(2.0)
+print(f"std of N(0,1) truncated to [-2, 2]: {factor:.17f}")
+print(f"Keras' constant:                    {keras_constant:.17f}")
+print(f"difference: {abs(factor - keras_constant):.1e}")
+
+# %% [markdown]
+# Without the correction the weights would be 12 % too narrow. Below: `TruncatedNormal(stddev=σ)`
+# (no correction), Keras' `he_normal` (corrected), and `VarianceScaling(..., "untruncated_normal")`
+# (a plain normal, with tails: about 4.6 % of its weights lie beyond 2σ).
+
+# %%
+sigma_he = ti.init_std("he", fan_in, fan_out)
+samplers = {
+    "TruncatedNormal(stddev=σ)": keras.initializers.TruncatedNormal(stddev=sigma_he, seed=42),
+    "he_normal (truncated, corrected)": keras.initializers.HeNormal(seed=42),
+    "untruncated_normal": keras.initializers.VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=42),
+    "he_uniform": keras.initializers.HeUniform(seed=42),
+}
+weights = {label: np.asarray(init((fan_in, fan_out))) / sigma_he for label, init in samplers.items()}
+pd.DataFrame(
+    {
+        label: {"std / σ": w.std(), "max |w| / σ": np.abs(w).max(), "share beyond 2σ": np.mean(np.abs(w) > 2)}
+        for label, w in weights.items()
+    }
+).T.round(4)
+
+# %%
+fig, ax = plt.subplots()
+bins = np.linspace(-4.5, 4.5, 91)
+for label, w in list(weights.items())[1:]:
+    ax.hist(w.ravel(), bins=bins, density=True, histtype="step", linewidth=1.6, label=label)
+ax.set_title("He initialization of a 784×300 kernel: three distributions, same variance")
+ax.set_xlabel("weight / σ   (σ = √(2 / fan_in))")
+ax.set_ylabel("density")
+ax.set_ylim(0, 0.55)
+ax.legend(loc="upper center", ncol=3, fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## Choosing the initializer in Keras 3
+#
+# By default a `Dense` layer uses `glorot_uniform`. Pass a name for another built-in initializer, as
+# in the book:
+
+# %%
+dense = keras.layers.Dense(50, activation="relu", kernel_initializer="he_normal")
+print(type(dense.kernel_initializer).__name__)
+
+# %% [markdown]
+# or an instance. The book's example is He initialization based on fan_avg rather than fan_in,
+# uniform: $\sigma^2 = 2/\text{fan}_\text{avg}$, so $r = \sqrt{6/\text{fan}_\text{avg}}$. (The
+# instance also takes a `seed`; without one, `keras.utils.set_random_seed` makes it reproducible.)
+
+# %%
+he_avg_init = keras.initializers.VarianceScaling(scale=2.0, mode="fan_avg", distribution="uniform")
+dense = keras.layers.Dense(50, activation="sigmoid", kernel_initializer=he_avg_init)
+dense.build((None, 784))
+w = np.asarray(dense.kernel)
+r = ti.uniform_limit(ti.scaled_variance(2.0, "fan_avg", *ti.fan_in_fan_out(w.shape)))
+print(f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}, "
+      f"max |w| = {np.abs(w).max():.5f}, std = {w.std():.5f} (r/√3 = {r / math.sqrt(3):.5f})")
+
+# %% [markdown]
+# **A Keras 3 trap: don't share an initializer instance between layers.** An instance created
+# without a seed draws one random integer seed when it is created, and every call then returns the
+# *same* values for the same shape. Reuse `he_avg_init` in three 100→100 layers and the three kernels
+# are identical (Keras 3 does not warn). Give each layer its own instance, or give the instance a
+# `keras.random.SeedGenerator`, which advances at each call:
+
+
+# %%
+def identical_kernels(initializer) -> bool:
+    stack = keras.Sequential(
+        [keras.Input((100,))] + [keras.layers.Dense(100, kernel_initializer=initializer) for _ in range(3)]
+    )
+    kernels = [np.asarray(layer.kernel) for layer in stack.layers]
+    return all(np.array_equal(kernels[0], k) for k in kernels[1:])
+
+
+generator = keras.initializers.VarianceScaling(
+    scale=2.0, mode="fan_avg", distribution="uniform", seed=keras.random.SeedGenerator(42)
+)
+checks = {
+    "he_avg_init (one unseeded instance) in 3 layers": identical_kernels(he_avg_init),
+    "seed=keras.random.SeedGenerator(42)": identical_kernels(generator),
+    'the name "he_uniform" (a new instance per layer)': identical_kernels("he_uniform"),
+}
+print("\n".join(f"{how:50} -> identical kernels: {same}" for how, same in checks.items()))
+
+# %% [markdown]
+# ## The signal through 50 layers
+#
+# Now the experiment behind Glorot & Bengio's analysis. A stack of 50 `Dense` layers of 100 units (then a softmax
+# output) receives 1,000 standardized Fashion-MNIST images. We measure the variance of each hidden
+# layer's output and the RMS of the loss gradient with respect to each layer's kernel, at
+# initialization, for six pairs:
+#
+# - $\mathcal N(0, 1)$ weights with the logistic sigmoid: the old default the book blames;
+# - Glorot with the sigmoid, with tanh and with ReLU;
+# - He with ReLU and LeCun with SELU, as Table 11-1 prescribes.
+#
+# (For 100→100 layers, fan_in = fan_out = fan_avg, so Glorot and LeCun give the same σ² = 0.01:
+# only the first layer, 784→100, differs.)
+#
+# `tdnn.diagnostics.activation_stats_by_layer` gives the activation statistics. For the gradients we
+# use a few lines of `tf.GradientTape` that square the gradients in float64: some of them will be
+# below $10^{-23}$, whose float32 squares underflow to 0.
+
+
+# %%
+def gradient_rms_by_layer(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.Series:
+    """RMS of ∂L/∂W for each Dense kernel (squared in float64), at the model's current weights."""
+    kernels = [layer.kernel for layer in dense_layers(model)]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x, training=False))
+    grads = tape.gradient(loss, kernels)
+    rms = [float(np.sqrt(np.mean(np.asarray(g, dtype=np.float64) ** 2))) for g in grads]
+    return pd.Series(rms, index=pd.RangeIndex(1, len(rms) + 1, name="layer"), name="grad_rms")
+
+
+# %%
+configs = {
+    # one instance for all 51 layers: it needs a SeedGenerator (see the trap above)
+    "N(0,1) + sigmoid": (keras.initializers.RandomNormal(stddev=1.0, seed=keras.random.SeedGenerator(42)), "sigmoid"),
+    "Glorot + sigmoid": ("glorot_normal", "sigmoid"),
+    "Glorot + tanh": ("glorot_normal", "tanh"),
+    "Glorot + ReLU": ("glorot_normal", "relu"),
+    "He + ReLU": ("he_normal", "relu"),
+    "LeCun + SELU": ("lecun_normal", "selu"),
+}
+depth = 50
+n_probe = profile.pick(book=1000, full=5000)
+probe = standardize(data.train)
+x_probe, y_probe = probe.x[:n_probe], probe.y[:n_probe]
+
+activations, gradients = {}, {}
+for label, (initializer, activation) in configs.items():
+    deep = build_mlp([100] * depth, activation=activation, kernel_initializer=initializer, seed=42)
+    activations[label] = activation_stats_by_layer(deep, x_probe).loc[:depth]  # hidden layers only
+    gradients[label] = gradient_rms_by_layer(deep, x_probe, y_probe).loc[:depth]
+
+ax = plot_per_layer(activations, "variance", title=f"Variance of each hidden layer's outputs ({depth} layers)",
+                    ylabel="variance of the layer's outputs (log scale)")
+ax.legend(ncol=2, fontsize=8)
+plt.show()
+
+# %% [markdown]
+# - **He + ReLU** and **LeCun + SELU** keep the variance of the order of 1 across all 50 layers (with
+#   random drift: a finite layer of 100 units only approximates the expectation).
+# - **Glorot + ReLU** loses half the variance at each layer, as predicted: ReLU zeroes half of its
+#   inputs and Glorot's σ² = 1/100 does not compensate. After 50 layers the signal is about
+#   $2^{-50} \approx 10^{-15}$ of what it was.
+# - **Glorot + tanh** decays slowly: tanh squashes its large inputs.
+# - The two sigmoid curves look harmless, but the sigmoid's outputs can never have a variance above
+#   0.25; what matters is where they sit. The table shows the share of saturated outputs (within 0.05
+#   of 0 or 1) at a few depths:
+
+# %%
+pd.DataFrame(
+    {label: activations[label]["saturated"] for label in ["N(0,1) + sigmoid", "Glorot + sigmoid"]}
+).loc[[1, 2, 5, 10, 25, 50]].round(3)
+
+# %% [markdown]
+# With $\mathcal N(0, 1)$ weights a unit sums 100 inputs of mean about 0.5, so $\operatorname{Var}(z)$
+# is in the tens and two thirds of the sigmoids are saturated; with Glorot almost none are. Note that
+# the saturation does not build up towards the top layers as the book describes it: with 784
+# standardized inputs the very first layer already has $\operatorname{Var}(z) \approx 784$ and is
+# saturated at 91 %.
+#
+# Now the gradients, at initialization (layer 1 is the bottom of the network):
+
+# %%
+ax = plot_per_layer(gradients, title=f"Gradient RMS per layer at initialization ({depth} layers)",
+                    ylabel="RMS of ∂L/∂W (log scale)")
+ax.legend(ncol=2, fontsize=8)
+plt.show()
+
+# %%
+pd.DataFrame(gradients).loc[[1, 10, 25, 40, 50]].map(lambda v: f"{v:.2e}")
+
+# %% [markdown]
+# The gradients tell a story the variance plot hides:
+#
+# - **Glorot + sigmoid** has by far the worst vanishing gradients: each layer multiplies their
+#   variance by about $\text{fan}_\text{out}\,\sigma^2\,\mathbb E[\sigma'(z)^2] \le 1 \times 0.25^2$
+#   (the sigmoid's derivative is at most 1/4), i.e. their RMS by at most 1/4. Measured: from about
+#   $4\cdot10^{-3}$ at layer 50 down to $10^{-33}$ at layer 1, a factor of about 4 per layer. Table 11-1
+#   lists the sigmoid under Glorot, but Glorot & Bengio's derivation assumes an activation with slope
+#   1 around 0 (like tanh); with the sigmoid, a deep stack still loses its gradients.
+# - **N(0, 1) + sigmoid** vanishes much less than one might expect: the large weights
+#   ($\text{fan}_\text{out}\,\sigma^2 = 100$) nearly compensate the small derivatives of the saturated
+#   units, and the gradients shrink by a factor of about 25 from the top layer to the bottom one. Its
+#   handicap is the saturation shown above.
+# - **Glorot + ReLU** has tiny gradients, about $2\cdot10^{-10}$, in *every* layer. A kernel's gradient
+#   is the product of the layer's input (the forward signal, whose variance halves going up) and of
+#   the gradient arriving from above (whose variance halves going down), so every layer gets about
+#   $2^{-50/2} \approx 3\cdot10^{-8}$ of its normal size: here about $10^{-8}$ of He's.
+# - **He + ReLU**, **LeCun + SELU** and **Glorot + tanh** keep the gradients within a factor of about
+#   3 from bottom to top.
+#
+# ## Training a 20-layer network
+#
+# Does this matter for training? We train a 20-layer, 100-unit network on a Fashion-MNIST subset with
+# plain SGD (learning rate 0.01, batch 64) from the same seed, comparing Keras' default
+# `glorot_uniform` with He initialization for ReLU and LeCun initialization for SELU. Inputs are
+# standardized for all runs (SELU needs it).
+
+# %%
+n_train, n_valid = profile.pick(book=5000, full=55000), profile.pick(book=2000, full=5000)
+epochs = profile.pick(book=5, full=10)
+small = subset(data, n_train, n_valid)
+train, valid = standardize(small.train), standardize(small.valid)
+
+runs = {
+    "ReLU, glorot_uniform (default)": ("relu", "glorot_uniform"),
+    "ReLU, he_normal": ("relu", "he_normal"),
+    "SELU, glorot_uniform (default)": ("selu", "glorot_uniform"),
+    "SELU, lecun_normal": ("selu", "lecun_normal"),
+}
+histories = {}
+for label, (activation, initializer) in runs.items():
+    model = build_mlp([100] * 20, activation=activation, kernel_initializer=initializer, seed=42)
+    histories[label] = fit(model, train, valid=valid, epochs=epochs, batch_size=64,
+                           optimizer="sgd", learning_rate=0.01, seed=42)
+results_table(histories)
+
+# %%
+axes = plot_learning_curves(histories, title=f"20 Dense layers of 100 units, SGD, {n_train:,} training images")
+axes[0].get_legend().remove()
+axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.12))
+plt.show()
+
+# %% [markdown]
+# What the runs show (one seed, a 5,000-image subset, 5 epochs, i.e. about 400 SGD steps):
+#
+# - **ReLU**: with the default `glorot_uniform` the network does not learn anything within this
+#   budget: the training loss stays at $\ln 10 \approx 2.30$ (a uniform guess over 10 classes) and the
+#   validation accuracy at chance level. At 20 layers its gradients are about $2^{-20/2} \approx 10^{-3}$
+#   of their normal size (by the argument of the previous section), too small for SGD at this
+#   learning rate. `he_normal` trains from the first epoch, if more slowly and less smoothly than SELU
+#   here (note the dip at epoch 2).
+# - This is a plateau, not a dead end. With the full profile (`TDNN_PROFILE=full`: 55,000 images,
+#   10 epochs, about 8,600 steps) we measured the Glorot run still at loss 2.30 after the first epoch,
+#   escaping during epochs 2 and 3, and ending at 0.83 validation accuracy, against 0.87 for He
+#   (0.71 after its first epoch). He initialization spares the network the plateau; it does not make
+#   the difference between a network that can and one that cannot learn.
+# - **SELU**: `glorot_uniform` and `lecun_normal` are neck and neck. This is expected: for the
+#   100→100 hidden layers both give σ² = 1/100; only the first layer (784→100) and the distribution's
+#   shape differ. A gap this small, from one seed, is no evidence that one is better.
+#
+# ## Key takeaways
+#
+# - Keep the variance of the signal (forward: $\text{fan}_\text{in}\sigma^2$) and of the gradients
+#   (backward: $\text{fan}_\text{out}\sigma^2$) near 1 in every layer. Eq. 11-1 compromises with
+#   $\sigma^2 = 1/\text{fan}_\text{avg}$; He ($2/\text{fan}_\text{in}$) compensates ReLU's halving;
+#   LeCun ($1/\text{fan}_\text{in}$) is what SELU's self-normalization assumes.
+# - The normal and uniform versions have the same variance: $r = \sqrt{3\sigma^2}$.
+# - Keras' `*_normal` initializers are truncated at 2 standard deviations, with σ divided by
+#   0.8796 first so that the weights still have standard deviation σ.
+# - In Keras 3: `Dense(..., kernel_initializer="he_normal")`, or an instance such as
+#   `VarianceScaling(scale=2., mode="fan_avg", distribution="uniform")`. An unseeded instance returns
+#   the same values at every call: don't share it between layers, or seed it with a
+#   `keras.random.SeedGenerator`.
+# - Measured here: Glorot + ReLU loses half the variance per layer, and a 20-layer ReLU net with the
+#   default initializer sits on a plateau for about a thousand SGD steps, while He initialization
+#   trains it from the start. Glorot + sigmoid keeps the activations in range, but its gradients
+#   shrink about 4× per layer (to $10^{-33}$ at the bottom of 50 layers). For SELU, Glorot and LeCun
+#   do equally well, because they coincide on square layers.
+#
+# ## Exercises
+#
+# 1. Re-run the 20-layer ReLU comparison with `optimizer="adam"`. Does the default `glorot_uniform`
+#    still stall? Why might an optimizer that rescales each gradient by its recent magnitude hide a
+#    bad initialization?
+# 2. Use `ti.truncated_normal_std_factor` to find the correction Keras would need if it truncated at
+#    3 standard deviations instead of 2. How much would the weights' standard deviation be off
+#    without it?
+# 3. In the 50-layer experiment, replace `"glorot_normal"` for the sigmoid with
+#    `keras.initializers.VarianceScaling(scale=16.0, mode="fan_avg", seed=keras.random.SeedGenerator(0))`
+#    (σ multiplied by 4, to compensate the sigmoid's slope of 1/4 at 0). Does it fix the vanishing
+#    gradients? What happens to saturation?
