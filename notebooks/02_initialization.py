@@ -44,12 +44,11 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from tdnn import initializers as ti
 from tdnn.data import Split, load_fashion_mnist, subset
-from tdnn.diagnostics import activation_stats_by_layer
-from tdnn.models import build_mlp, dense_layers
+from tdnn.diagnostics import activation_stats_by_layer, gradient_norms_by_layer
+from tdnn.models import build_mlp
 from tdnn.plotting import plot_learning_curves, plot_per_layer
 from tdnn.training import fit, results_table
 
@@ -288,20 +287,8 @@ print("\n".join(f"{how:50} -> identical kernels: {same}" for how, same in checks
 # (For 100→100 layers, fan_in = fan_out = fan_avg, so Glorot and LeCun give the same σ² = 0.01:
 # only the first layer, 784→100, differs.)
 #
-# `tdnn.diagnostics.activation_stats_by_layer` gives the activation statistics. For the gradients we
-# use a few lines of `tf.GradientTape` that square the gradients in float64: some of them will be
-# below $10^{-23}$, whose float32 squares underflow to 0.
-
-
-# %%
-def gradient_rms_by_layer(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.Series:
-    """RMS of ∂L/∂W for each Dense kernel (squared in float64), at the model's current weights."""
-    kernels = [layer.kernel for layer in dense_layers(model)]
-    with tf.GradientTape() as tape:
-        loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x, training=False))
-    grads = tape.gradient(loss, kernels)
-    rms = [float(np.sqrt(np.mean(np.asarray(g, dtype=np.float64) ** 2))) for g in grads]
-    return pd.Series(rms, index=pd.RangeIndex(1, len(rms) + 1, name="layer"), name="grad_rms")
+# `tdnn.diagnostics` gives the activation statistics and the gradient RMS per layer (it squares the
+# gradients in float64: some of them will be below $10^{-23}$, whose float32 squares underflow to 0).
 
 
 # %%
@@ -323,7 +310,7 @@ activations, gradients = {}, {}
 for label, (initializer, activation) in configs.items():
     deep = build_mlp([100] * depth, activation=activation, kernel_initializer=initializer, seed=42)
     activations[label] = activation_stats_by_layer(deep, x_probe).loc[:depth]  # hidden layers only
-    gradients[label] = gradient_rms_by_layer(deep, x_probe, y_probe).loc[:depth]
+    gradients[label] = gradient_norms_by_layer(deep, x_probe, y_probe)["grad_rms"].loc[:depth]
 
 ax = plot_per_layer(activations, "variance", title=f"Variance of each hidden layer's outputs ({depth} layers)",
                     ylabel="variance of the layer's outputs (log scale)")
