@@ -115,3 +115,22 @@ def test_formatters_match_the_nbval_sanitizer() -> None:
         format_duration(1.0, "h")
     with pytest.raises(ValueError, match="seconds"):
         format_duration(-1.0)
+
+
+def test_sanitizer_masks_timings_of_any_magnitude_alike() -> None:
+    """nbval must see '  9.99 ms' and ' 10.01 ms' (and a table column of them) as the same output."""
+    import re
+
+    from conftest import ROOT
+
+    pairs = re.findall(r"^regex: (.*)$\n^replace: (.*)$", (ROOT / "tests" / "nbval_sanitize.cfg").read_text(), re.M)
+
+    def sanitize(s: str) -> str:
+        for regex, replace in pairs:
+            s = re.sub(regex, replace, s)
+        return s
+
+    a = pd.DataFrame({"t": [format_duration(0.00999, "ms"), format_ratio(1.5)]}).to_string()
+    b = pd.DataFrame({"t": [format_duration(0.01001, "ms"), format_ratio(12.5)]}).to_string()
+    assert a != b and sanitize(a) == sanitize(b)
+    assert sanitize("accuracy 0.8123") == "accuracy 0.8123"  # other numbers are never masked
