@@ -398,9 +398,7 @@ for label, (activation, initializer) in runs.items():
 results_table(histories)
 
 # %%
-axes = plot_learning_curves(histories, title=f"20 Dense layers of 100 units, SGD, {n_train:,} training images")
-axes[0].get_legend().remove()
-axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.12))
+plot_learning_curves(histories, title=f"20 Dense layers of 100 units, SGD, {n_train:,} training images")
 plt.show()
 
 # %% [markdown]

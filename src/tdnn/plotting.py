@@ -106,10 +106,20 @@ def plot_learning_curves(
         ax.set_title(name[0].upper() + name[1:])
         if "loss" in metric:
             ax.set_yscale("log")
-    axes[0].legend()
+    fig = axes[0].figure
     if title:
-        axes[0].figure.suptitle(title)
-    axes[0].figure.tight_layout()
+        fig.suptitle(title)
+    if len(axes) > 1:
+        # one legend for all panels, below them, where it hides no curve
+        handles, labels = axes[0].get_legend_handles_labels()
+        n_rows = -(-len(labels) // 4)
+        height = fig.get_figheight()
+        fig.set_figheight(height + 0.3 * n_rows)
+        fig.tight_layout(rect=(0, (0.05 + 0.25 * n_rows) / fig.get_figheight(), 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False)
+    else:
+        axes[0].legend()
+        fig.tight_layout()
     return axes
 
 
