@@ -64,10 +64,12 @@ lab: setup
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.ipynb notebooks/exercises/*.ipynb 2>/dev/null || $(BIN)/jupytext --sync notebooks/*.ipynb
 
-# Re-execute notebooks in place (all, or NB=notebooks/01_....ipynb), then re-pair them.
+# Re-execute notebooks in place (all, or NB=notebooks/01_....ipynb): pair first (the newer of
+# .ipynb/.py wins), execute, then pair again so the .py twin records the executed notebook.
 outputs: setup
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  echo "executing $$nb"; \
+	  $(BIN)/jupytext --sync "$$nb" >/dev/null || exit 1; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
 	  $(BIN)/jupytext --sync "$$nb" >/dev/null; \
