@@ -43,6 +43,20 @@ def _check_x(name: str, x: Any) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
+def _check_batch(x: Any, y: Any, loss: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Validate a labelled batch and the loss (default: sparse categorical cross-entropy)."""
+    x = _check_x("x", x)
+    y = np.asarray(y)
+    if y.ndim == 0 or y.shape[0] != x.shape[0]:
+        n_y = y.shape[0] if y.ndim else "a scalar"
+        raise ValueError(f"x and y must have the same number of examples, got {x.shape[0]} and {n_y}")
+    if loss is None:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    elif not callable(loss):
+        raise TypeError("loss must be a callable loss(y_true, y_pred) or None")
+    return x, y, loss
+
+
 def _activation_name(layer: keras.layers.Dense) -> str:
     return getattr(layer.activation, "__name__", type(layer.activation).__name__)
 
@@ -131,14 +145,7 @@ def gradient_norms_by_layer(
     between layers of different sizes), ``weight_norm`` and ``ratio`` = grad_norm / weight_norm.
     """
     layers = _check_model(model)
-    x = _check_x("x", x)
-    y = np.asarray(y)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"x and y must have the same number of examples, got {x.shape[0]} and {y.shape[0]}")
-    if loss is None:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    elif not callable(loss):
-        raise TypeError("loss must be a callable loss(y_true, y_pred) or None")
+    x, y, loss = _check_batch(x, y, loss)
     kernels = [layer.kernel for layer in layers]
     with tf.GradientTape() as tape:
         value = loss(y, model(x, training=False))
@@ -172,14 +179,7 @@ def backprop_signal_by_layer(model: keras.Sequential, x: Any, y: Any, *, loss: A
     layers = _check_model(model)
     if not isinstance(model, keras.Sequential):
         raise TypeError(f"model must be a keras.Sequential (layer by layer), got {type(model).__name__}")
-    x = _check_x("x", x)
-    y = np.asarray(y)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"x and y must have the same number of examples, got {x.shape[0]} and {y.shape[0]}")
-    if loss is None:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    elif not callable(loss):
-        raise TypeError("loss must be a callable loss(y_true, y_pred) or None")
+    x, y, loss = _check_batch(x, y, loss)
     zs = []
     with tf.GradientTape() as tape:
         h = tf.convert_to_tensor(x)
