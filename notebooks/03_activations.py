@@ -152,15 +152,18 @@ for name, (keras_fn, f, df) in keras_versions.items():
 pd.DataFrame(rows).T
 
 # %% [markdown]
-# A few Keras 3 facts worth knowing (all checked in the cell below and in the tests):
+# A few Keras 3 facts worth knowing (the cell below checks the defaults and values; the SELU constants
+# are checked in `tests/test_activations.py`):
 #
-# * `LeakyReLU(alpha=0.2)` from the book is deprecated: use `LeakyReLU(negative_slope=0.2)`. The layer
-#   still defaults to 0.3, but the string `"leaky_relu"` (`keras.activations.leaky_relu`) uses **0.2**.
+# * `LeakyReLU(alpha=0.2)` from the book is deprecated (it still works, with a warning): use
+#   `LeakyReLU(negative_slope=0.2)`. The layer still defaults to 0.3, but the string `"leaky_relu"`
+#   (`keras.activations.leaky_relu`) uses **0.2**.
 # * `activation="gelu"` is the **exact** $z\Phi(z)$ (`approximate=False`), whereas `keras.ops.gelu`
 #   defaults to the tanh approximation.
 # * `"swish"` and `"silu"` are the same function ($\beta = 1$); there is no $\beta$ argument, and no
 #   generalized-Swish layer, but `"mish"` now exists (the book says Keras lacked it).
-# * SELU's constants are not rounded: Keras uses $\alpha$ and $\lambda$ to 32 digits.
+# * SELU's constants are not rounded to 1.6733 and 1.0507: Keras (through `tf.nn.selu`) uses them at
+#   full float64 precision (the values printed below are `tdnn.activations`' copies).
 
 # %%
 print("LeakyReLU() default negative_slope:", keras.layers.LeakyReLU().negative_slope)
@@ -207,9 +210,9 @@ print(f"max |GELU - tanh approximation| on [-6, 6]: {np.max(np.abs(act.gelu(grid
 #
 # Xu et al. (2015) also evaluated the *randomized* leaky ReLU: while training, the slope $\alpha$ is
 # drawn uniformly in $[l, u]$ for every element; at test time it is fixed to the average. Keras has no
-# RReLU, so `tdnn.activation_layers.RReLU` implements it (about 20 lines: `keras.random.uniform` with
-# a `keras.random.SeedGenerator`, and `get_config` for saving). Feeding it $z = -1$ reads the slopes
-# directly: $\mathrm{RReLU}(-1) = -\alpha$.
+# RReLU, so `tdnn.activation_layers.RReLU` implements it (about 30 lines of code:
+# `keras.random.uniform` with a `keras.random.SeedGenerator`, and `get_config` for saving). Feeding
+# it $z = -1$ reads the slopes directly: $\mathrm{RReLU}(-1) = -\alpha$.
 
 # %%
 rrelu = RReLU(lower=0.1, upper=0.3, seed=42)
@@ -226,9 +229,10 @@ pd.DataFrame(
 
 # %% [markdown]
 # In training mode the 100,000 slopes fill $[0.1, 0.3]$ (standard deviation $0.2/\sqrt{12} \approx 0.058$);
-# at inference every element gets exactly $(l+u)/2 = 0.2$. Positive inputs pass unchanged in both
-# modes. (Xu et al. divide by the mean of their $a \in [3, 8]$ at test time, which is a slightly
-# different average; `RReLU()`'s defaults $l = 1/8$, $u = 1/3$ are their $1/a$ range.)
+# at inference every element gets exactly $(l+u)/2 = 0.2$. (Positive inputs, not tested here, pass
+# unchanged in both modes by construction.) (Xu et al. divide by the mean of their $a \in [3, 8]$ at
+# test time, which is a slightly different average; `RReLU()`'s defaults $l = 1/8$, $u = 1/3$ are
+# their $1/a$ range.)
 #
 # ## 3. PReLU: slopes learned by backpropagation
 #
@@ -262,17 +266,17 @@ alpha_stats.round(3)
 
 # %% [markdown]
 # The slopes barely moved from their starting value 0: after 160 Adam steps every $|\alpha|$ is
-# below 0.05, the mean is about 0, and roughly half of them are *negative* (a negative slope
-# makes the unit non-monotonic: it outputs $|\alpha z| > 0$ for $z < 0$). On this small task PReLU
-# stayed close to a plain ReLU rather than discovering a leaky ReLU with a sizeable leak. He et al.
-# (2015), who introduced PReLU, started from $\alpha = 0.25$
+# below 0.05, the mean is about 0, and 39 to 55 % of them (depending on the layer) are *negative*
+# (a negative slope makes the unit non-monotonic: it outputs $|\alpha z| > 0$ for $z < 0$). On this
+# small task PReLU stayed close to a plain ReLU rather than discovering a leaky ReLU with a sizeable
+# leak. He et al. (2015), who introduced PReLU, started from $\alpha = 0.25$
 # (`alpha_initializer=keras.initializers.Constant(0.25)`) and reported its gains on ImageNet; the book
 # warns that on smaller data sets the extra parameters may overfit.
 #
 # ## 4. Dying ReLUs
 #
-# "A neuron dies when its weights get tweaked in such a way that the input of the ReLU function is
-# negative for all instances in the training set" — then its gradient is 0 and it stays dead. The
+# "A neuron dies when its weights get tweaked in such a way that the input of the ReLU function […]
+# is negative for all instances in the training set" — then its gradient is 0 and it stays dead. The
 # book warns that half of a network's neurons may die, "especially if you used a large learning rate".
 #
 # We train the same 5×100 He-initialized MLP (raw $[0, 1]$ pixels, as in the book's Fashion-MNIST
@@ -349,11 +353,12 @@ plt.show()
 #   the layers below can move a dead unit's inputs back into the positive range).
 # * A **small leak does not save you**: with α = 0.01, no unit outputs exactly 0, but almost 80% are
 #   negative for every image after three epochs, and this network did *worse* than the ReLU one.
-#   A gradient of 0.01 is too weak to pull a unit out of its coma quickly.
+#   A gradient of 0.01 is apparently too weak to pull a unit out of its coma quickly.
 # * A **large leak does**: with α = 0.2, about half the units fall into a coma in epoch 1, and most
 #   wake up again (about 10% are left after epoch 3): "they can go into a long coma, but they have a
 #   chance to eventually wake up". Its accuracy is close to the normal-learning-rate run. This is
-#   the book's (and Xu et al.'s) observation that α = 0.2 works better than α = 0.01.
+#   consistent with the book's (and Xu et al.'s) observation that α = 0.2 works better than
+#   α = 0.01, though from one seed and one (too large) learning rate.
 #
 # The book defines a dead neuron on the *training* set; we count on the 2,000 validation images, so
 # a unit counted as dead here might fire on some rare training image.
@@ -418,15 +423,17 @@ plt.show()
 #   after layer, to about 300 at layer 100 (with a mean of about 200). The (0, 1) fixed point needs
 #   the weight variance $1/\text{fan}_\text{in}$ of LeCun initialization.
 # * **Regular dropout breaks it** (in training mode): the statistics drift to another fixed point,
-#   mean ≈ 0.18 and std ≈ 1.5, while at inference, where dropout is off, the same layers see
-#   (0, 1) statistics: training and inference no longer match. `AlphaDropout` keeps mean 0 and
-#   std 1, which is what it was designed for.
+#   mean ≈ 0.18 and std ≈ 1.5, while at inference dropout is off and the network is a plain
+#   LeCun + SELU stack like the first row (not measured here), back at (0, 1): training and
+#   inference no longer match. `AlphaDropout` keeps mean 0 and std 1, which is what it was designed
+#   for.
 # * **Non-standardized inputs did *not* break the forward pass** here, contrary to what one might
 #   read into the book's first condition: raw $[0, 1]$ pixels start at std ≈ 0.5 and inputs scaled
-#   by 3 at std ≈ 2.4, and both are pulled back toward (0, 1) (within about 10 layers for the scaled
-#   inputs, about 50 for the raw pixels). That is exactly the *attracting* fixed point Klambauer et
-#   al. prove. What standardization buys is that the first layers are already normalized; and we only
-#   looked at the forward pass at initialization, not at training.
+#   by 3 at std ≈ 2.4, and both are pulled back toward (0, 1): the scaled inputs are at std 1.05 by
+#   layer 10, the raw pixels climb more slowly (0.84 at layer 10, 0.94 at layer 50; see the figure).
+#   That is exactly the *attracting* fixed point Klambauer et al. prove. What standardization buys
+#   is that the first layers are already normalized; and we only looked at the forward pass at
+#   initialization, not at training.
 #
 # ## 6. Eight activations on the same Fashion-MNIST subset
 #
@@ -532,14 +539,16 @@ pd.DataFrame({"time for 4M values": {n: format_duration(t, "ms") for n, t in sec
               "relative to ReLU": {n: format_ratio(t / seconds["relu"]) for n, t in seconds.items()}})
 
 # %% [markdown]
-# **Exact GELU is the expensive one**: several times ReLU's cost in every run we made, as the book
-# says. Both of its approximations are cheaper, $z\,\sigma(1.702 z)$ the most, which supports the
-# book's "much faster to compute". Everything else (leaky ReLU, tanh, sigmoid, ELU, SELU, Swish,
-# Mish) stayed within about 2× of ReLU, and their order changed from run to run: for such simple
-# elementwise operations, moving 16 MB in and out of memory probably costs as much as the
-# arithmetic, so the book's "ELU is slower to compute than ReLU" is true but small here. In an MLP
-# the activation is only one part of each step (the 784×100 matrix product is another), which is why
-# the per-epoch times of the training table are closer to each other still.
+# **Exact GELU is the expensive one**: several times ReLU's cost in every run we made (5 to 7×), as
+# the book says. Both of its approximations are cheaper, $z\,\sigma(1.702 z)$ the most (1.7× faster
+# than exact GELU in the stored run), in line with the book's "much faster to compute". Everything
+# else (leaky ReLU, tanh, sigmoid, ELU, SELU, Swish, Mish) stayed far below exact GELU (at most about
+# 1.5× ReLU in the stored run, up to 2.6× in our reruns), and their order changed from run to run:
+# for such simple elementwise operations, moving 16 MB in and out of memory probably costs as much
+# as the arithmetic. The book's "ELU is slower to compute than ReLU" holds (1.5× here), but the gap
+# is modest. In an MLP the activation is only one part of each step (the 784×100 matrix product is
+# another), which is why the per-epoch times of the training table differ much less (and, being
+# noisy, not even in the same order).
 #
 # ## Key takeaways
 #
@@ -552,7 +561,7 @@ pd.DataFrame({"time for 4M values": {n: format_duration(t, "ms") for n, t in sec
 #   (`AlphaDropout` keeps it).
 # * On a simple task the choice among modern activations (ReLU, leaky ReLU, ELU, SELU, GELU, Swish)
 #   mattered less than the random seed; only the logistic function was clearly worse. That fits the
-#   3rd edition's advice: ReLU for simple tasks and speed, Swish or GELU for complex ones. Exact GELU
+#   3rd edition's advice: ReLU for simple tasks and speed, Swish for complex ones. Exact GELU
 #   is the costliest to compute; $z\,\sigma(1.702 z)$ is a cheaper stand-in.
 # * Keras 3 details: `LeakyReLU(negative_slope=...)` (layer default 0.3, string `"leaky_relu"` 0.2),
 #   `"gelu"` is exact while `keras.ops.gelu` defaults to the tanh approximation, `"swish"` is
