@@ -67,6 +67,7 @@ from tdnn.training import fit, results_table
 # For large $|z|$ the function flattens at 0 or 1 and its derivative is close to 0: a saturated unit
 # passes almost no gradient back. Even at its best, $z = 0$, it multiplies the gradient by $1/4$.
 
+
 # %%
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
@@ -101,7 +102,7 @@ plt.show()
 # order 1, thirty layers would shrink it by $4^{-30}$:
 
 # %%
-print(f"(1/4)**30 = {0.25 ** 30:.1e}")
+print(f"(1/4)**30 = {0.25**30:.1e}")
 
 # %% [markdown]
 # ## 2. Per-layer statistics in a 30-layer network (Glorot & Bengio's observation)
@@ -153,7 +154,9 @@ for label, config in CONFIGS.items():
 
 def at_layers(frames, column, layers=(1, 5, 10, 20, 30)):
     """One row per configuration, one column per selected layer."""
-    table = pd.DataFrame({label: f[column].loc[list(layers)] for label, f in frames.items()}).T
+    table = pd.DataFrame(
+        {label: f[column].loc[list(layers)] for label, f in frames.items()}
+    ).T
     return table.rename(columns=lambda layer: f"layer {layer}")
 
 
@@ -215,20 +218,30 @@ plt.show()
 too_large_init = keras.initializers.VarianceScaling(
     scale=4.0, mode="fan_in", distribution="untruncated_normal"
 )
-too_large = build_mlp([100] * DEPTH, activation="relu", kernel_initializer=too_large_init, seed=42)
+too_large = build_mlp(
+    [100] * DEPTH, activation="relu", kernel_initializer=too_large_init, seed=42
+)
 exploding_z = activation_stats_by_layer(too_large, x_batch, pre_activation=True).loc[:DEPTH]
-exploding_delta = backprop_signal_by_layer(too_large, x_batch, y_batch).loc[:DEPTH].to_frame()
+exploding_delta = (
+    backprop_signal_by_layer(too_large, x_batch, y_batch).loc[:DEPTH].to_frame()
+)
 exploding_g = gradient_norms_by_layer(too_large, x_batch, y_batch).loc[:DEPTH]
 
 var_z, delta = exploding_z["variance"], exploding_delta["delta_rms"]
 forward = (var_z.loc[DEPTH] / var_z.loc[5]) ** (1 / (DEPTH - 5))  # geometric mean growth
 backward = (delta.loc[1] / delta.loc[DEPTH]) ** (1 / (DEPTH - 1))
-print(f"Var[z]: layer 1 = {var_z.loc[1]:.3g}, layer 30 = {var_z.loc[DEPTH]:.3g}"
-      f"  (average growth ×{forward:.2f} per layer)")
-print(f"RMS of δ: layer 30 = {delta.loc[DEPTH]:.2e}, layer 1 = {delta.loc[1]:.2e}"
-      f"  (average growth ×{backward:.2f} per layer, downwards)")
+print(
+    f"Var[z]: layer 1 = {var_z.loc[1]:.3g}, layer 30 = {var_z.loc[DEPTH]:.3g}"
+    f"  (average growth ×{forward:.2f} per layer)"
+)
+print(
+    f"RMS of δ: layer 30 = {delta.loc[DEPTH]:.2e}, layer 1 = {delta.loc[1]:.2e}"
+    f"  (average growth ×{backward:.2f} per layer, downwards)"
+)
 ratio = exploding_g["grad_rms"] / grads["He + ReLU"]["grad_rms"]
-print(f"RMS of ∂L/∂W: {ratio.min():.0f} to {ratio.max():.0f} times larger than with He init")
+print(
+    f"RMS of ∂L/∂W: {ratio.min():.0f} to {ratio.max():.0f} times larger than with He init"
+)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -277,16 +290,25 @@ for label in ("N(0, 1) + sigmoid", "Glorot + sigmoid", "He + ReLU"):
     model = build_mlp([100] * 10, seed=42, **CONFIGS[label])
     before = kernel_snapshot(model)
     histories[label] = fit(
-        model, small.train, valid=small.valid, epochs=EPOCHS, batch_size=64,
-        optimizer="sgd", learning_rate=0.01, seed=42,
+        model,
+        small.train,
+        valid=small.valid,
+        epochs=EPOCHS,
+        batch_size=64,
+        optimizer="sgd",
+        learning_rate=0.01,
+        seed=42,
     )
     moved[label] = relative_weight_change(before, model)
 
 results_table(histories)
 
 # %%
-plot_learning_curves(histories, metrics=("loss", "val_accuracy"),
-                     title=f"10 hidden layers, SGD, {len(small.train.y):,} training images")
+plot_learning_curves(
+    histories,
+    metrics=("loss", "val_accuracy"),
+    title=f"10 hidden layers, SGD, {len(small.train.y):,} training images",
+)
 plt.show()
 
 # %%

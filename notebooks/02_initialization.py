@@ -63,8 +63,10 @@ from tdnn.training import fit, results_table
 layer = keras.layers.Dense(300)
 layer.build((None, 784))  # the first hidden layer of the book's Fashion-MNIST MLP
 fan_in, fan_out = ti.fan_in_fan_out(layer.kernel.shape)
-print(f"kernel shape {tuple(layer.kernel.shape)}: fan_in = {fan_in}, fan_out = {fan_out}, "
-      f"fan_avg = {ti.fan_avg(fan_in, fan_out):g}")
+print(
+    f"kernel shape {tuple(layer.kernel.shape)}: fan_in = {fan_in}, fan_out = {fan_out}, "
+    f"fan_avg = {ti.fan_avg(fan_in, fan_out):g}"
+)
 
 # %% [markdown]
 # With independent, zero-mean weights of variance $\sigma^2$, a unit's input
@@ -95,8 +97,16 @@ x_batch = standardize(data.train).x[:1000].reshape(1000, -1)
 upstream = np.random.default_rng(0).standard_normal((1000, fan_out))  # stand-in for ∂L/∂z
 
 rows = {}
-for name, keras_name in [("glorot", "glorot_normal"), ("he", "he_normal"), ("lecun", "lecun_normal")]:
-    w = np.asarray(keras.initializers.get({"class_name": keras_name, "config": {"seed": 1}})((fan_in, fan_out)))
+for name, keras_name in [
+    ("glorot", "glorot_normal"),
+    ("he", "he_normal"),
+    ("lecun", "lecun_normal"),
+]:
+    w = np.asarray(
+        keras.initializers.get({"class_name": keras_name, "config": {"seed": 1}})(
+            (fan_in, fan_out)
+        )
+    )
     variance = ti.init_variance(name, fan_in, fan_out)
     rows[keras_name] = {
         "1000·σ²": 1000 * variance,
@@ -182,7 +192,9 @@ pd.DataFrame(rows).T.round(5)
 
 # %%
 source = inspect.getsource(keras.initializers.VarianceScaling.__call__)
-keras_constant = float(re.search(r"stddev = math\.sqrt\(scale\) / (\d*\.\d+)", source).group(1))
+keras_constant = float(
+    re.search(r"stddev = math\.sqrt\(scale\) / (\d*\.\d+)", source).group(1)
+)
 factor = ti.truncated_normal_std_factor(2.0)
 print(f"std of N(0,1) truncated to [-2, 2]: {factor:.17f}")
 print(f"Keras' constant:                    {keras_constant:.17f}")
@@ -196,15 +208,26 @@ print(f"difference: {abs(factor - keras_constant):.1e}")
 # %%
 sigma_he = ti.init_std("he", fan_in, fan_out)
 samplers = {
-    "TruncatedNormal(stddev=σ)": keras.initializers.TruncatedNormal(stddev=sigma_he, seed=42),
+    "TruncatedNormal(stddev=σ)": keras.initializers.TruncatedNormal(
+        stddev=sigma_he, seed=42
+    ),
     "he_normal (truncated, corrected)": keras.initializers.HeNormal(seed=42),
-    "untruncated_normal": keras.initializers.VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=42),
+    "untruncated_normal": keras.initializers.VarianceScaling(
+        2.0, "fan_in", "untruncated_normal", seed=42
+    ),
     "he_uniform": keras.initializers.HeUniform(seed=42),
 }
-weights = {label: np.asarray(init((fan_in, fan_out))) / sigma_he for label, init in samplers.items()}
+weights = {
+    label: np.asarray(init((fan_in, fan_out))) / sigma_he
+    for label, init in samplers.items()
+}
 pd.DataFrame(
     {
-        label: {"std / σ": w.std(), "max |w| / σ": np.abs(w).max(), "share beyond 2σ": np.mean(np.abs(w) > 2)}
+        label: {
+            "std / σ": w.std(),
+            "max |w| / σ": np.abs(w).max(),
+            "share beyond 2σ": np.mean(np.abs(w) > 2),
+        }
         for label, w in weights.items()
     }
 ).T.round(4)
@@ -237,13 +260,17 @@ print(type(dense.kernel_initializer).__name__)
 # instance also takes a `seed`; without one, `keras.utils.set_random_seed` makes it reproducible.)
 
 # %%
-he_avg_init = keras.initializers.VarianceScaling(scale=2.0, mode="fan_avg", distribution="uniform")
+he_avg_init = keras.initializers.VarianceScaling(
+    scale=2.0, mode="fan_avg", distribution="uniform"
+)
 dense = keras.layers.Dense(50, activation="sigmoid", kernel_initializer=he_avg_init)
 dense.build((None, 784))
 w = np.asarray(dense.kernel)
 r = ti.uniform_limit(ti.scaled_variance(2.0, "fan_avg", *ti.fan_in_fan_out(w.shape)))
-print(f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}, "
-      f"max |w| = {np.abs(w).max():.5f}, std = {w.std():.5f} (r/√3 = {r / math.sqrt(3):.5f})")
+print(
+    f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}, "
+    f"max |w| = {np.abs(w).max():.5f}, std = {w.std():.5f} (r/√3 = {r / math.sqrt(3):.5f})"
+)
 
 # %% [markdown]
 # **A Keras 3 trap: don't share an initializer instance between layers.** An instance created
@@ -256,7 +283,8 @@ print(f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}, 
 # %%
 def identical_kernels(initializer) -> bool:
     stack = keras.Sequential(
-        [keras.Input((100,))] + [keras.layers.Dense(100, kernel_initializer=initializer) for _ in range(3)]
+        [keras.Input((100,))]
+        + [keras.layers.Dense(100, kernel_initializer=initializer) for _ in range(3)]
     )
     kernels = [np.asarray(layer.kernel) for layer in stack.layers]
     return all(np.array_equal(kernels[0], k) for k in kernels[1:])
@@ -294,7 +322,10 @@ print("\n".join(f"{how:50} -> identical kernels: {same}" for how, same in checks
 # %%
 configs = {
     # one instance for all 51 layers: it needs a SeedGenerator (see the trap above)
-    "N(0,1) + sigmoid": (keras.initializers.RandomNormal(stddev=1.0, seed=keras.random.SeedGenerator(42)), "sigmoid"),
+    "N(0,1) + sigmoid": (
+        keras.initializers.RandomNormal(stddev=1.0, seed=keras.random.SeedGenerator(42)),
+        "sigmoid",
+    ),
     "Glorot + sigmoid": ("glorot_normal", "sigmoid"),
     "Glorot + tanh": ("glorot_normal", "tanh"),
     "Glorot + ReLU": ("glorot_normal", "relu"),
@@ -308,12 +339,22 @@ x_probe, y_probe = probe.x[:n_probe], probe.y[:n_probe]
 
 activations, gradients = {}, {}
 for label, (initializer, activation) in configs.items():
-    deep = build_mlp([100] * depth, activation=activation, kernel_initializer=initializer, seed=42)
-    activations[label] = activation_stats_by_layer(deep, x_probe).loc[:depth]  # hidden layers only
-    gradients[label] = gradient_norms_by_layer(deep, x_probe, y_probe)["grad_rms"].loc[:depth]
+    deep = build_mlp(
+        [100] * depth, activation=activation, kernel_initializer=initializer, seed=42
+    )
+    activations[label] = activation_stats_by_layer(deep, x_probe).loc[
+        :depth
+    ]  # hidden layers only
+    gradients[label] = gradient_norms_by_layer(deep, x_probe, y_probe)["grad_rms"].loc[
+        :depth
+    ]
 
-ax = plot_per_layer(activations, "variance", title=f"Variance of each hidden layer's outputs ({depth} layers)",
-                    ylabel="variance of the layer's outputs (log scale)")
+ax = plot_per_layer(
+    activations,
+    "variance",
+    title=f"Variance of each hidden layer's outputs ({depth} layers)",
+    ylabel="variance of the layer's outputs (log scale)",
+)
 ax.legend(ncol=2, fontsize=8)
 plt.show()
 
@@ -332,7 +373,10 @@ plt.show()
 
 # %%
 pd.DataFrame(
-    {label: activations[label]["saturated"] for label in ["N(0,1) + sigmoid", "Glorot + sigmoid"]}
+    {
+        label: activations[label]["saturated"]
+        for label in ["N(0,1) + sigmoid", "Glorot + sigmoid"]
+    }
 ).loc[[1, 2, 5, 10, 25, 50]].round(3)
 
 # %% [markdown]
@@ -345,8 +389,11 @@ pd.DataFrame(
 # Now the gradients, at initialization (layer 1 is the bottom of the network):
 
 # %%
-ax = plot_per_layer(gradients, title=f"Gradient RMS per layer at initialization ({depth} layers)",
-                    ylabel="RMS of ∂L/∂W (log scale)")
+ax = plot_per_layer(
+    gradients,
+    title=f"Gradient RMS per layer at initialization ({depth} layers)",
+    ylabel="RMS of ∂L/∂W (log scale)",
+)
 ax.legend(ncol=2, fontsize=8)
 plt.show()
 
@@ -395,13 +442,25 @@ runs = {
 }
 histories = {}
 for label, (activation, initializer) in runs.items():
-    model = build_mlp([100] * 20, activation=activation, kernel_initializer=initializer, seed=42)
-    histories[label] = fit(model, train, valid=valid, epochs=epochs, batch_size=64,
-                           optimizer="sgd", learning_rate=0.01, seed=42)
+    model = build_mlp(
+        [100] * 20, activation=activation, kernel_initializer=initializer, seed=42
+    )
+    histories[label] = fit(
+        model,
+        train,
+        valid=valid,
+        epochs=epochs,
+        batch_size=64,
+        optimizer="sgd",
+        learning_rate=0.01,
+        seed=42,
+    )
 results_table(histories)
 
 # %%
-plot_learning_curves(histories, title=f"20 Dense layers of 100 units, SGD, {n_train:,} training images")
+plot_learning_curves(
+    histories, title=f"20 Dense layers of 100 units, SGD, {n_train:,} training images"
+)
 plt.show()
 
 # %% [markdown]

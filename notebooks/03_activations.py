@@ -51,7 +51,9 @@ from tdnn.plotting import plot_function, plot_per_layer
 from tdnn.training import fit, format_duration, format_ratio
 
 full = load_fashion_mnist()
-data = subset(full, profile.pick(book=5_000, full=55_000), profile.pick(book=2_000, full=5_000))
+data = subset(
+    full, profile.pick(book=5_000, full=55_000), profile.pick(book=2_000, full=5_000)
+)
 # The book standardizes with the training set's per-pixel statistics (needed for SELU).
 pixel_means, pixel_stds = full.train.x.mean(axis=0), full.train.x.std(axis=0)
 X_train = (data.train.x - pixel_means) / pixel_stds
@@ -83,13 +85,28 @@ classic = {
     "sigmoid": (act.sigmoid, act.sigmoid_derivative),
     "tanh": (act.tanh, act.tanh_derivative),
     "ReLU": (act.relu, act.relu_derivative),
-    "leaky ReLU (α=0.2)": (lambda z: act.leaky_relu(z, 0.2), lambda z: act.leaky_relu_derivative(z, 0.2)),
+    "leaky ReLU (α=0.2)": (
+        lambda z: act.leaky_relu(z, 0.2),
+        lambda z: act.leaky_relu_derivative(z, 0.2),
+    ),
     "ELU (α=1)": (act.elu, act.elu_derivative),
     "SELU": (act.selu, act.selu_derivative),
 }
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-plot_function({k: f for k, (f, _) in classic.items()}, z=z, ax=ax1, title="Classic and ReLU-family activations", ylabel="φ(z)")
-plot_function({k: d for k, (_, d) in classic.items()}, z=z, ax=ax2, title="Their derivatives", ylabel="φ'(z)")
+plot_function(
+    {k: f for k, (f, _) in classic.items()},
+    z=z,
+    ax=ax1,
+    title="Classic and ReLU-family activations",
+    ylabel="φ(z)",
+)
+plot_function(
+    {k: d for k, (_, d) in classic.items()},
+    z=z,
+    ax=ax2,
+    title="Their derivatives",
+    ylabel="φ'(z)",
+)
 ax1.set_ylim(-2, 4)
 ax2.get_legend().remove()
 fig.tight_layout()
@@ -110,8 +127,20 @@ newer = {
     "ReLU": (act.relu, act.relu_derivative),
 }
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-plot_function({k: f for k, (f, _) in newer.items()}, z=z, ax=ax1, title="GELU, Swish and Mish (book Fig. 11-4)", ylabel="φ(z)")
-plot_function({k: d for k, (_, d) in newer.items()}, z=z, ax=ax2, title="Their derivatives", ylabel="φ'(z)")
+plot_function(
+    {k: f for k, (f, _) in newer.items()},
+    z=z,
+    ax=ax1,
+    title="GELU, Swish and Mish (book Fig. 11-4)",
+    ylabel="φ(z)",
+)
+plot_function(
+    {k: d for k, (_, d) in newer.items()},
+    z=z,
+    ax=ax2,
+    title="Their derivatives",
+    ylabel="φ'(z)",
+)
 ax2.get_legend().remove()
 fig.tight_layout()
 plt.show()
@@ -129,8 +158,16 @@ keras_versions = {
     "sigmoid": (keras.activations.sigmoid, act.sigmoid, act.sigmoid_derivative),
     "tanh": (keras.activations.tanh, act.tanh, act.tanh_derivative),
     "relu": (keras.activations.relu, act.relu, act.relu_derivative),
-    "LeakyReLU(0.01)": (keras.layers.LeakyReLU(negative_slope=0.01), lambda z: act.leaky_relu(z, 0.01), lambda z: act.leaky_relu_derivative(z, 0.01)),
-    "LeakyReLU(0.2)": (keras.layers.LeakyReLU(negative_slope=0.2), lambda z: act.leaky_relu(z, 0.2), lambda z: act.leaky_relu_derivative(z, 0.2)),
+    "LeakyReLU(0.01)": (
+        keras.layers.LeakyReLU(negative_slope=0.01),
+        lambda z: act.leaky_relu(z, 0.01),
+        lambda z: act.leaky_relu_derivative(z, 0.01),
+    ),
+    "LeakyReLU(0.2)": (
+        keras.layers.LeakyReLU(negative_slope=0.2),
+        lambda z: act.leaky_relu(z, 0.2),
+        lambda z: act.leaky_relu_derivative(z, 0.2),
+    ),
     "ELU()": (keras.layers.ELU(), act.elu, act.elu_derivative),
     "selu": (keras.activations.selu, act.selu, act.selu_derivative),
     "gelu": (keras.activations.gelu, act.gelu, act.gelu_derivative),
@@ -167,13 +204,28 @@ pd.DataFrame(rows).T
 
 # %%
 print("LeakyReLU() default negative_slope:", keras.layers.LeakyReLU().negative_slope)
-print("'leaky_relu'(-1) =", round(float(keras.activations.get("leaky_relu")(tf.constant(-1.0))), 4))
-print("'gelu'(1) =", round(float(keras.activations.get("gelu")(tf.constant(1.0))), 6),
-      " exact:", round(float(act.gelu(1.0)), 6),
-      " keras.ops.gelu(1) =", round(float(keras.ops.gelu(tf.constant(1.0))), 6),
-      " tanh approx.:", round(float(act.gelu(1.0, approximate=True)), 6))
-print("'swish' is 'silu':", keras.activations.get("swish") is keras.activations.get("silu"),
-      " 'mish'(1) =", round(float(keras.activations.get("mish")(tf.constant(1.0))), 6), " reference:", round(float(act.mish(1.0)), 6))
+print(
+    "'leaky_relu'(-1) =",
+    round(float(keras.activations.get("leaky_relu")(tf.constant(-1.0))), 4),
+)
+print(
+    "'gelu'(1) =",
+    round(float(keras.activations.get("gelu")(tf.constant(1.0))), 6),
+    " exact:",
+    round(float(act.gelu(1.0)), 6),
+    " keras.ops.gelu(1) =",
+    round(float(keras.ops.gelu(tf.constant(1.0))), 6),
+    " tanh approx.:",
+    round(float(act.gelu(1.0, approximate=True)), 6),
+)
+print(
+    "'swish' is 'silu':",
+    keras.activations.get("swish") is keras.activations.get("silu"),
+    " 'mish'(1) =",
+    round(float(keras.activations.get("mish")(tf.constant(1.0))), 6),
+    " reference:",
+    round(float(act.mish(1.0)), 6),
+)
 print(f"SELU alpha = {act.SELU_ALPHA!r}, scale (lambda) = {act.SELU_SCALE!r}")
 
 # %% [markdown]
@@ -185,11 +237,19 @@ print(f"SELU alpha = {act.SELU_ALPHA!r}, scale (lambda) = {act.SELU_SCALE!r}")
 
 # %%
 zz = np.linspace(-12, 12, 240_001)
-pdf = np.exp(-zz**2 / 2) / np.sqrt(2 * np.pi)
+pdf = np.exp(-(zz**2) / 2) / np.sqrt(2 * np.pi)
 moments = {}
-for name, f in {"SELU": act.selu, "ELU (α=1)": act.elu, "ReLU": act.relu, "tanh": act.tanh}.items():
+for name, f in {
+    "SELU": act.selu,
+    "ELU (α=1)": act.elu,
+    "ReLU": act.relu,
+    "tanh": act.tanh,
+}.items():
     mean = np.trapezoid(f(zz) * pdf, zz)
-    moments[name] = {"E[φ(z)]": mean, "Var[φ(z)]": np.trapezoid(f(zz) ** 2 * pdf, zz) - mean**2}
+    moments[name] = {
+        "E[φ(z)]": mean,
+        "Var[φ(z)]": np.trapezoid(f(zz) ** 2 * pdf, zz) - mean**2,
+    }
 pd.DataFrame(moments).T.round(4)
 
 # %% [markdown]
@@ -199,8 +259,12 @@ pd.DataFrame(moments).T.round(4)
 # %%
 i = int(np.argmin(act.gelu(zz)))
 print(f"GELU minimum: {act.gelu(zz[i]):.4f} at z = {zz[i]:.3f}")
-print(f"max |GELU - z*sigmoid(1.702 z)| on [-6, 6]: {np.max(np.abs(act.gelu(grid) - act.swish(grid, act.GELU_SIGMOID_BETA))):.4f}")
-print(f"max |GELU - tanh approximation| on [-6, 6]: {np.max(np.abs(act.gelu(grid) - act.gelu(grid, approximate=True))):.6f}")
+print(
+    f"max |GELU - z*sigmoid(1.702 z)| on [-6, 6]: {np.max(np.abs(act.gelu(grid) - act.swish(grid, act.GELU_SIGMOID_BETA))):.4f}"
+)
+print(
+    f"max |GELU - tanh approximation| on [-6, 6]: {np.max(np.abs(act.gelu(grid) - act.gelu(grid, approximate=True))):.6f}"
+)
 
 # %% [markdown]
 # The sigmoid approximation is off by up to about 0.02, the tanh form by under $10^{-3}$: fine for
@@ -221,8 +285,20 @@ slopes_train = -np.asarray(rrelu(minus_ones, training=True))
 slopes_infer = -np.asarray(rrelu(minus_ones, training=False))
 pd.DataFrame(
     {
-        "training=True": [slopes_train.min(), slopes_train.max(), slopes_train.mean(), slopes_train.std(), len(np.unique(slopes_train))],
-        "training=False": [slopes_infer.min(), slopes_infer.max(), slopes_infer.mean(), slopes_infer.std(), len(np.unique(slopes_infer))],
+        "training=True": [
+            slopes_train.min(),
+            slopes_train.max(),
+            slopes_train.mean(),
+            slopes_train.std(),
+            len(np.unique(slopes_train)),
+        ],
+        "training=False": [
+            slopes_infer.min(),
+            slopes_infer.max(),
+            slopes_infer.mean(),
+            slopes_infer.std(),
+            len(np.unique(slopes_infer)),
+        ],
     },
     index=["min slope", "max slope", "mean slope", "std", "distinct values"],
 ).round(4)
@@ -246,9 +322,18 @@ for _ in range(3):
     prelu_model.add(keras.layers.Dense(100, kernel_initializer="he_normal"))
     prelu_model.add(keras.layers.PReLU())
 prelu_model.add(keras.layers.Dense(10, activation="softmax"))
-prelu_history = fit(prelu_model, (X_train, data.train.y), valid=(X_valid, data.valid.y), epochs=profile.pick(book=4, full=10),
-                    batch_size=128, optimizer=keras.optimizers.Adam(learning_rate=1e-3), seed=42)
-prelu_layers = [layer for layer in prelu_model.layers if isinstance(layer, keras.layers.PReLU)]
+prelu_history = fit(
+    prelu_model,
+    (X_train, data.train.y),
+    valid=(X_valid, data.valid.y),
+    epochs=profile.pick(book=4, full=10),
+    batch_size=128,
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    seed=42,
+)
+prelu_layers = [
+    layer for layer in prelu_model.layers if isinstance(layer, keras.layers.PReLU)
+]
 alpha_stats = pd.DataFrame(
     {
         f"PReLU layer {i}": {
@@ -261,7 +346,9 @@ alpha_stats = pd.DataFrame(
         for i, layer in enumerate(prelu_layers, start=1)
     }
 ).T
-print(f"validation accuracy after {len(prelu_history)} epochs: {prelu_history['val_accuracy'].iloc[-1]:.4f}")
+print(
+    f"validation accuracy after {len(prelu_history)} epochs: {prelu_history['val_accuracy'].iloc[-1]:.4f}"
+)
 alpha_stats.round(3)
 
 # %% [markdown]
@@ -288,6 +375,7 @@ alpha_stats.round(3)
 # units whose output is $\le 0$ for every image (`tdnn.activations.inactive_unit_fraction`): they are
 # "in a coma" rather than dead, because their gradient is $\alpha$, not 0.
 
+
 # %%
 class InactiveTracker(keras.callbacks.Callback):
     """After each epoch, the % of hidden units whose output is <= 0 on every validation image."""
@@ -297,7 +385,11 @@ class InactiveTracker(keras.callbacks.Callback):
         self.x, self.history = x, []
 
     def measure(self, model) -> float:
-        return 100 * float(np.mean([act.inactive_unit_fraction(a) for a in layer_outputs(model, self.x)[:-1]]))
+        return 100 * float(
+            np.mean(
+                [act.inactive_unit_fraction(a) for a in layer_outputs(model, self.x)[:-1]]
+            )
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.history.append(self.measure(self.model))
@@ -305,11 +397,21 @@ class InactiveTracker(keras.callbacks.Callback):
 
 def dying_experiment(activation, learning_rate: float, epochs: int) -> dict:
     """Train a 5x100 He-init MLP with Adam on raw pixels; return accuracy and dead/inactive units."""
-    model = build_mlp([100] * 5, activation=activation, kernel_initializer="he_normal", seed=42)
+    model = build_mlp(
+        [100] * 5, activation=activation, kernel_initializer="he_normal", seed=42
+    )
     tracker = InactiveTracker(data.valid.x)
     at_init = tracker.measure(model)
-    history = fit(model, data.train, valid=data.valid, epochs=epochs, batch_size=32,
-                  optimizer=keras.optimizers.Adam(learning_rate=learning_rate), callbacks=[tracker], seed=42)
+    history = fit(
+        model,
+        data.train,
+        valid=data.valid,
+        epochs=epochs,
+        batch_size=32,
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        callbacks=[tracker],
+        seed=42,
+    )
     return {
         "val accuracy": history["val_accuracy"].iloc[-1],
         "dead (always 0) %": 100 * dead_unit_fraction(model, data.valid.x).mean(),
@@ -324,7 +426,10 @@ runs = [
     ("0.03", "leaky ReLU α=0.01", keras.layers.LeakyReLU(negative_slope=0.01)),
     ("0.03", "leaky ReLU α=0.2", keras.layers.LeakyReLU(negative_slope=0.2)),
 ]
-dying = {(lr, label): dying_experiment(activation, float(lr), dying_epochs) for lr, label, activation in runs}
+dying = {
+    (lr, label): dying_experiment(activation, float(lr), dying_epochs)
+    for lr, label, activation in runs
+}
 dying_table = pd.DataFrame(dying).T.astype(float).round(3)
 dying_table.index.names = ["Adam lr", "activation"]
 dying_table
@@ -332,8 +437,14 @@ dying_table
 # %%
 fig, ax = plt.subplots()
 for (lr, label), d in dying.items():
-    ax.plot(range(dying_epochs + 1), [d[f"inactive % epoch {e}"] for e in range(dying_epochs + 1)], marker="o", markersize=3,
-            linestyle="-" if lr == "0.03" else ":", label=f"{label}, lr={lr}")
+    ax.plot(
+        range(dying_epochs + 1),
+        [d[f"inactive % epoch {e}"] for e in range(dying_epochs + 1)],
+        marker="o",
+        markersize=3,
+        linestyle="-" if lr == "0.03" else ":",
+        label=f"{label}, lr={lr}",
+    )
 ax.set_title("Hidden units inactive on every validation image (Adam, 5×100 MLP)")
 ax.set_xlabel("epoch (0 = initialization)")
 ax.set_ylabel("inactive units (%)")
@@ -373,18 +484,27 @@ plt.show()
 # weights (variance $2/\text{fan}_\text{in}$ instead of $1/\text{fan}_\text{in}$), and `Dropout(0.2)`
 # after each layer in training mode, versus `AlphaDropout(0.2)`, the variant designed for SELU.
 
+
 # %%
-def deep_selu(kernel_initializer: str = "lecun_normal", dropout=None, depth: int = 100, seed: int = 42) -> keras.Model:
+def deep_selu(
+    kernel_initializer: str = "lecun_normal", dropout=None, depth: int = 100, seed: int = 42
+) -> keras.Model:
     keras.utils.set_random_seed(seed)
     layers = [keras.Input(shape=(784,))]
     for _ in range(depth):
-        layers.append(keras.layers.Dense(100, activation="selu", kernel_initializer=kernel_initializer))
+        layers.append(
+            keras.layers.Dense(
+                100, activation="selu", kernel_initializer=kernel_initializer
+            )
+        )
         if dropout is not None:
             layers.append(dropout(0.2))
     return keras.Sequential(layers)
 
 
-def per_layer_stats(model: keras.Model, x: np.ndarray, training: bool = False) -> pd.DataFrame:
+def per_layer_stats(
+    model: keras.Model, x: np.ndarray, training: bool = False
+) -> pd.DataFrame:
     """Mean and std of every Dense layer's output, running the layers one by one (dropout needs training=True)."""
     h, rows = keras.ops.convert_to_tensor(x.reshape(len(x), -1)), []
     for layer in model.layers:
@@ -402,17 +522,29 @@ selu_runs = {
     "raw [0, 1] pixels": per_layer_stats(selu_net, x_raw),
     "standardized × 3": per_layer_stats(selu_net, 3 * x_std),
     "He-normal weights": per_layer_stats(deep_selu("he_normal"), x_std),
-    "Dropout(0.2), training": per_layer_stats(deep_selu(dropout=keras.layers.Dropout), x_std, training=True),
-    "AlphaDropout(0.2), training": per_layer_stats(deep_selu(dropout=keras.layers.AlphaDropout), x_std, training=True),
+    "Dropout(0.2), training": per_layer_stats(
+        deep_selu(dropout=keras.layers.Dropout), x_std, training=True
+    ),
+    "AlphaDropout(0.2), training": per_layer_stats(
+        deep_selu(dropout=keras.layers.AlphaDropout), x_std, training=True
+    ),
 }
 ok = selu_runs["standardized + LeCun"].astype(float)
-print(f"standardized + LeCun, all 100 layers: mean in [{ok['mean'].min():.3f}, {ok['mean'].max():.3f}], "
-      f"std in [{ok['std'].min():.3f}, {ok['std'].max():.3f}]")
-pd.concat({name: s.loc[[1, 10, 50, 100]] for name, s in selu_runs.items()}, axis=1).T.astype(float).round(3)
+print(
+    f"standardized + LeCun, all 100 layers: mean in [{ok['mean'].min():.3f}, {ok['mean'].max():.3f}], "
+    f"std in [{ok['std'].min():.3f}, {ok['std'].max():.3f}]"
+)
+pd.concat(
+    {name: s.loc[[1, 10, 50, 100]] for name, s in selu_runs.items()}, axis=1
+).T.astype(float).round(3)
 
 # %%
-plot_per_layer(selu_runs, "std", title="SELU, 100 dense layers: output std per layer (at initialization)",
-               ylabel="std of the layer's outputs")
+plot_per_layer(
+    selu_runs,
+    "std",
+    title="SELU, 100 dense layers: output std per layer (at initialization)",
+    ylabel="std of the layer's outputs",
+)
 plt.show()
 
 # %% [markdown]
@@ -459,17 +591,37 @@ histories = {}
 for seed in seeds:
     for name, init in candidates.items():
         model = build_mlp([100] * 5, activation=name, kernel_initializer=init, seed=seed)
-        histories[(name, seed)] = fit(model, (X_train, data.train.y), valid=(X_valid, data.valid.y), epochs=cmp_epochs,
-                                      batch_size=128, optimizer=keras.optimizers.SGD(learning_rate=0.02, momentum=0.9), seed=seed)
+        histories[(name, seed)] = fit(
+            model,
+            (X_train, data.train.y),
+            valid=(X_valid, data.valid.y),
+            epochs=cmp_epochs,
+            batch_size=128,
+            optimizer=keras.optimizers.SGD(learning_rate=0.02, momentum=0.9),
+            seed=seed,
+        )
 
-final_acc = {name: [histories[(name, s)]["val_accuracy"].iloc[-1] for s in seeds] for name in candidates}
-comparison = pd.DataFrame({f"val acc (seed {s})": {n: a[i] for n, a in final_acc.items()} for i, s in enumerate(seeds)})
+final_acc = {
+    name: [histories[(name, s)]["val_accuracy"].iloc[-1] for s in seeds]
+    for name in candidates
+}
+comparison = pd.DataFrame(
+    {
+        f"val acc (seed {s})": {n: a[i] for n, a in final_acc.items()}
+        for i, s in enumerate(seeds)
+    }
+)
 comparison["mean val acc"] = comparison.mean(axis=1)
-comparison["final train loss"] = [np.mean([histories[(n, s)]["loss"].iloc[-1] for s in seeds]) for n in comparison.index]
+comparison["final train loss"] = [
+    np.mean([histories[(n, s)]["loss"].iloc[-1] for s in seeds]) for n in comparison.index
+]
 comparison = comparison.astype(float).round(4)
 # Time per epoch: the median over epochs 2+ (epoch 1 also traces the training graph) and seeds.
 comparison["time/epoch"] = [
-    format_duration(float(np.median([histories[(n, s)]["seconds"].iloc[1:] for s in seeds]))) for n in comparison.index
+    format_duration(
+        float(np.median([histories[(n, s)]["seconds"].iloc[1:] for s in seeds]))
+    )
+    for n in comparison.index
 ]
 comparison.sort_values("mean val acc", ascending=False)
 
@@ -479,9 +631,16 @@ for name in candidates:
     if name == "sigmoid":
         continue  # flat at chance level (0.10): it would squash the other curves
     for seed, style in zip(seeds, ["-", ":", "--"]):
-        ax.plot(range(1, cmp_epochs + 1), histories[(name, seed)]["val_accuracy"], linestyle=style,
-                color=f"C{list(candidates).index(name)}", label=name if seed == seeds[0] else None)
-ax.set_title(f"Validation accuracy per seed (solid: {seeds[0]}, dotted: {seeds[1]}); sigmoid not shown")
+        ax.plot(
+            range(1, cmp_epochs + 1),
+            histories[(name, seed)]["val_accuracy"],
+            linestyle=style,
+            color=f"C{list(candidates).index(name)}",
+            label=name if seed == seeds[0] else None,
+        )
+ax.set_title(
+    f"Validation accuracy per seed (solid: {seeds[0]}, dotted: {seeds[1]}); sigmoid not shown"
+)
 ax.set_xlabel("epoch")
 ax.set_ylabel("validation accuracy")
 ax.set_xticks(range(1, cmp_epochs + 1))
@@ -531,12 +690,31 @@ def best_time(f, repeats: int = 20) -> float:
     return best
 
 
-timed = {name: keras.activations.get(name) for name in ["relu", "leaky_relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "mish"]}
+timed = {
+    name: keras.activations.get(name)
+    for name in [
+        "relu",
+        "leaky_relu",
+        "tanh",
+        "sigmoid",
+        "elu",
+        "selu",
+        "swish",
+        "gelu",
+        "mish",
+    ]
+}
 timed["gelu (tanh approx.)"] = lambda x: keras.activations.gelu(x, approximate=True)
 timed["z·σ(1.702 z)"] = lambda x: x * keras.activations.sigmoid(1.702 * x)
 seconds = {name: best_time(f) for name, f in timed.items()}
-pd.DataFrame({"time for 4M values": {n: format_duration(t, "ms") for n, t in seconds.items()},
-              "relative to ReLU": {n: format_ratio(t / seconds["relu"]) for n, t in seconds.items()}})
+pd.DataFrame(
+    {
+        "time for 4M values": {n: format_duration(t, "ms") for n, t in seconds.items()},
+        "relative to ReLU": {
+            n: format_ratio(t / seconds["relu"]) for n, t in seconds.items()
+        },
+    }
+)
 
 # %% [markdown]
 # **Exact GELU is the expensive one**: several times ReLU's cost in every run we made (5 to 7×), as

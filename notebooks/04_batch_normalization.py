@@ -56,7 +56,9 @@ from tdnn.training import fit, format_duration, format_ratio, results_table
 N_TRAIN = profile.pick(book=10_000, full=55_000)
 N_VALID = profile.pick(book=2_000, full=5_000)
 data = subset(load_fashion_mnist(), N_TRAIN, N_VALID)
-print(f"{profile.name} profile: {len(data.train.y):,} training and {len(data.valid.y):,} validation images")
+print(
+    f"{profile.name} profile: {len(data.train.y):,} training and {len(data.valid.y):,} validation images"
+)
 
 
 def timing(seconds: float, unit: str = "s") -> str:
@@ -92,6 +94,7 @@ keras_bn.gamma.assign(rng.uniform(0.5, 2.0, 784).astype("float32"))
 keras_bn.beta.assign(rng.normal(0.0, 1.0, 784).astype("float32"))
 ref = BatchNormReference.from_keras(keras_bn)  # same hyperparameters, same gamma and beta
 
+
 def close(a, b) -> bool:
     """Equal to float32 precision: |a - b| <= 1e-5 + 1e-5 |b|."""
     b = b.numpy() if hasattr(b, "numpy") else np.asarray(b)  # a Keras tensor or variable
@@ -102,10 +105,14 @@ agree = True
 for step in range(5):
     batch = X[64 * step : 64 * (step + 1)]
     agree &= close(ref(batch, training=True), keras_bn(batch, training=True))
-    agree &= close(ref.moving_mean, keras_bn.moving_mean) and close(ref.moving_variance, keras_bn.moving_variance)
+    agree &= close(ref.moving_mean, keras_bn.moving_mean) and close(
+        ref.moving_variance, keras_bn.moving_variance
+    )
 X_valid = data.valid.x[:256].reshape(-1, 784)
 agree &= close(ref(X_valid, training=False), keras_bn(X_valid, training=False))
-print(f"{ref.steps} training steps, then inference: outputs and moving statistics agree to 1e-5 (relative): {agree}")
+print(
+    f"{ref.steps} training steps, then inference: outputs and moving statistics agree to 1e-5 (relative): {agree}"
+)
 
 # %% [markdown]
 # **Which variance goes into the moving variance?** The equation divides by $m_B$ (the biased,
@@ -120,7 +127,10 @@ print(f"{ref.steps} training steps, then inference: outputs and moving statistic
 tiny = X[:4, 400:406]  # 4 images, 6 pixels of the middle row
 probe = keras.layers.BatchNormalization(momentum=0.0)
 probe(tiny, training=True)
-print("Keras moving variance / unbiased batch variance:", (probe.moving_variance.numpy() / tiny.var(axis=0, ddof=1)).round(4))
+print(
+    "Keras moving variance / unbiased batch variance:",
+    (probe.moving_variance.numpy() / tiny.var(axis=0, ddof=1)).round(4),
+)
 
 # %% [markdown]
 # A detail: Keras' default $\varepsilon$ is `1e-3`, much larger than the $10^{-5}$ the book calls
@@ -134,8 +144,12 @@ batch = X[:64]
 z, mu, var = batch_norm_train(batch, epsilon=1e-3)  # gamma = 1, beta = 0
 varying = var > 0  # pixels that are not constant in this batch
 law = np.allclose(z.var(axis=0)[varying], var[varying] / (var[varying] + 1e-3))
-print(f"{varying.sum()} non-constant pixels; output variance = σ²/(σ² + ε) for all of them: {law}")
-print(f"output variance: min {z.var(axis=0)[varying].min():.3f}, median {np.median(z.var(axis=0)[varying]):.3f}")
+print(
+    f"{varying.sum()} non-constant pixels; output variance = σ²/(σ² + ε) for all of them: {law}"
+)
+print(
+    f"output variance: min {z.var(axis=0)[varying].min():.3f}, median {np.median(z.var(axis=0)[varying]):.3f}"
+)
 print(f"output mean of every pixel within 1e-9 of 0: {np.abs(z.mean(axis=0)).max() < 1e-9}")
 
 # %% [markdown]
@@ -144,6 +158,7 @@ print(f"output mean of every pixel within 1e-9 of 0: {np.abs(z.mean(axis=0)).max
 # The book adds a BN layer after `Flatten` and after each hidden layer of its 784-300-100-10 MLP.
 # `build_mlp(..., batch_norm="after")` builds that model (`keras.Input` replaces the deprecated
 # `Flatten(input_shape=...)`). Instead of `model.summary()` we print the figures it shows:
+
 
 # %%
 def layer_table(model: keras.Model) -> pd.DataFrame:
@@ -158,16 +173,30 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
                 "activation": getattr(act, "__name__", "") if act is not None else "",
                 "use_bias": getattr(layer, "use_bias", ""),
                 "params": layer.count_params(),
-                "non-trainable": sum(int(np.prod(w.shape)) for w in layer.non_trainable_weights),
+                "non-trainable": sum(
+                    int(np.prod(w.shape)) for w in layer.non_trainable_weights
+                ),
             }
         )
     return pd.DataFrame(rows)
 
 
-book_after = build_mlp((300, 100), activation="relu", kernel_initializer="he_normal", batch_norm="after", seed=42)
+book_after = build_mlp(
+    (300, 100),
+    activation="relu",
+    kernel_initializer="he_normal",
+    batch_norm="after",
+    seed=42,
+)
 counts = count_params(book_after)
-bn_layers = [layer for layer in book_after.layers if isinstance(layer, keras.layers.BatchNormalization)]
-print(f"Total params: {counts['total']:,}   Trainable: {counts['trainable']:,}   Non-trainable: {counts['non_trainable']:,}")
+bn_layers = [
+    layer
+    for layer in book_after.layers
+    if isinstance(layer, keras.layers.BatchNormalization)
+]
+print(
+    f"Total params: {counts['total']:,}   Trainable: {counts['trainable']:,}   Non-trainable: {counts['non_trainable']:,}"
+)
 print("BN layers' params:", " + ".join(f"{layer.count_params():,}" for layer in bn_layers))
 layer_table(book_after)
 
@@ -190,9 +219,17 @@ bn_variables(bn_layers[0])
 # `Flatten`):
 
 # %%
-book_before = build_mlp((300, 100), activation="relu", kernel_initializer="he_normal", batch_norm="before", seed=42)
+book_before = build_mlp(
+    (300, 100),
+    activation="relu",
+    kernel_initializer="he_normal",
+    batch_norm="before",
+    seed=42,
+)
 counts = count_params(book_before)
-print(f"Total params: {counts['total']:,}   Trainable: {counts['trainable']:,}   Non-trainable: {counts['non_trainable']:,}")
+print(
+    f"Total params: {counts['total']:,}   Trainable: {counts['trainable']:,}   Non-trainable: {counts['non_trainable']:,}"
+)
 layer_table(book_before)
 
 # %% [markdown]
@@ -203,8 +240,17 @@ layer_table(book_before)
 # %%
 EPOCHS_BOOK = profile.pick(book=2, full=10)
 book_runs = {
-    "BN after activation": fit(book_after, data.train, valid=data.valid, epochs=EPOCHS_BOOK, batch_size=64, seed=42),
-    "BN before activation": fit(book_before, data.train, valid=data.valid, epochs=EPOCHS_BOOK, batch_size=64, seed=42),
+    "BN after activation": fit(
+        book_after, data.train, valid=data.valid, epochs=EPOCHS_BOOK, batch_size=64, seed=42
+    ),
+    "BN before activation": fit(
+        book_before,
+        data.train,
+        valid=data.valid,
+        epochs=EPOCHS_BOOK,
+        batch_size=64,
+        seed=42,
+    ),
 }
 results_table(book_runs, timing=False)
 
@@ -224,17 +270,24 @@ results_table(book_runs, timing=False)
 # statistic per pixel. **Keras 3 no longer accepts that**: it casts `axis` to `int`. The way to
 # normalize pixel by pixel today is to `Flatten` first (as `build_mlp(batch_norm="after")` does).
 
+
 # %%
 def bn_shape(*layers) -> tuple:
     model = keras.Sequential([keras.Input(shape=(28, 28)), *layers])
-    bn = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    bn = next(
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
     return {w.name: tuple(w.shape) for w in bn.weights}
 
 
 shapes = {
     "BN() on 28×28 (axis=-1: columns)": bn_shape(keras.layers.BatchNormalization()),
     "BN(axis=1) on 28×28 (rows)": bn_shape(keras.layers.BatchNormalization(axis=1)),
-    "Flatten(), then BN()": bn_shape(keras.layers.Flatten(), keras.layers.BatchNormalization()),
+    "Flatten(), then BN()": bn_shape(
+        keras.layers.Flatten(), keras.layers.BatchNormalization()
+    ),
 }
 try:
     keras.layers.BatchNormalization(axis=[1, 2])
@@ -253,7 +306,11 @@ column_means, _ = batch_moments(data.train.x, axis=-1)
 fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4))
 for ax, image, title in [
     (axes[0], pixel_means, f"axis=(1, 2): {pixel_means.size} means"),
-    (axes[1], np.broadcast_to(column_means, (28, 28)), f"axis=-1: {column_means.size} means"),
+    (
+        axes[1],
+        np.broadcast_to(column_means, (28, 28)),
+        f"axis=-1: {column_means.size} means",
+    ),
 ]:
     shown = ax.imshow(image, vmin=0, vmax=pixel_means.max())
     ax.set_title(title)
@@ -279,7 +336,9 @@ plt.show()
 # %%
 BATCH, STEPS, PIXEL = 64, 2_000, (14, 14)
 n_repeats = int(np.ceil(BATCH * STEPS / len(data.train.y)))
-order = np.random.default_rng(42).permutation(np.tile(np.arange(len(data.train.y)), n_repeats))
+order = np.random.default_rng(42).permutation(
+    np.tile(np.arange(len(data.train.y)), n_repeats)
+)
 refs = {m: BatchNormReference(axis=(1, 2), momentum=m) for m in (0.9, 0.99)}
 batch_means, tracks = [], {m: [] for m in refs}
 for step in range(STEPS):
@@ -295,7 +354,9 @@ SHOWN = 600
 ax.plot(batch_means[:SHOWN], color="0.75", linewidth=0.8, label="batch mean $\\mu_B$")
 for m, track in tracks.items():
     ax.plot(track[:SHOWN], label=f"moving mean, momentum {m}")
-ax.axhline(true_mean, color="k", linestyle="--", linewidth=1, label="mean over the training subset")
+ax.axhline(
+    true_mean, color="k", linestyle="--", linewidth=1, label="mean over the training subset"
+)
 ax.set_title(f"BN's moving mean of pixel {PIXEL} (NumPy reference, batch {BATCH})")
 ax.set_xlabel("training step")
 ax.set_ylabel("mean pixel intensity (0-1)")
@@ -345,6 +406,7 @@ pd.DataFrame.from_dict(rows, orient="index")
 # accuracies differ, the moving averages are the culprit. This extra pass runs inside the BN models'
 # epochs, so their epoch times below include it.
 
+
 # %%
 class BatchStatsAccuracy(keras.callbacks.Callback):
     """Logs `val_accuracy_batch_stats`: validation accuracy with BN using batch statistics."""
@@ -355,7 +417,9 @@ class BatchStatsAccuracy(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         saved = [w.numpy() for w in self.model.non_trainable_weights]
-        probs = np.asarray(self.model(self.x, training=True))  # this call updates the moving averages...
+        probs = np.asarray(
+            self.model(self.x, training=True)
+        )  # this call updates the moving averages...
         for w, value in zip(self.model.non_trainable_weights, saved):
             w.assign(value)  # ...so put them back
         logs["val_accuracy_batch_stats"] = float(np.mean(probs.argmax(axis=1) == self.y))
@@ -367,7 +431,13 @@ deep_runs, deep_models = {}, {}
 for activation, init in [("sigmoid", "glorot_uniform"), ("relu", "he_normal")]:
     for bn in (None, "before"):
         label = activation + (" + BN" if bn else "")
-        model = build_mlp([100] * DEPTH, activation=activation, kernel_initializer=init, batch_norm=bn, seed=42)
+        model = build_mlp(
+            [100] * DEPTH,
+            activation=activation,
+            kernel_initializer=init,
+            batch_norm=bn,
+            seed=42,
+        )
         deep_runs[label] = fit(
             model,
             data.train,
@@ -383,11 +453,21 @@ for activation, init in [("sigmoid", "glorot_uniform"), ("relu", "he_normal")]:
 results_table(deep_runs, timing=False)
 
 # %%
-plot_learning_curves(deep_runs, ("loss", "val_accuracy"), x="epoch", title=f"{DEPTH} hidden layers, SGD: per epoch")
+plot_learning_curves(
+    deep_runs,
+    ("loss", "val_accuracy"),
+    x="epoch",
+    title=f"{DEPTH} hidden layers, SGD: per epoch",
+)
 plt.show()
 
 # %%
-plot_learning_curves(deep_runs, ("loss", "val_accuracy"), x="seconds", title=f"{DEPTH} hidden layers, SGD: per wall-clock second")
+plot_learning_curves(
+    deep_runs,
+    ("loss", "val_accuracy"),
+    x="seconds",
+    title=f"{DEPTH} hidden layers, SGD: per wall-clock second",
+)
 plt.show()
 
 # %%
@@ -395,14 +475,23 @@ THRESHOLD = 0.75
 for label, h in deep_runs.items():
     elapsed = h["seconds"].cumsum()
     reached = h.index[h["val_accuracy"] >= THRESHOLD]
-    when = f"epoch {reached[0]}, after {timing(elapsed.loc[reached[0]])}" if len(reached) else "never"
+    when = (
+        f"epoch {reached[0]}, after {timing(elapsed.loc[reached[0]])}"
+        if len(reached)
+        else "never"
+    )
     print(
         f"{label}: first epoch {timing(h['seconds'].iloc[0])} | later epochs {timing(h['seconds'].iloc[1:].mean())} each"
         f" | val accuracy >= {THRESHOLD}: {when}"
     )
 for activation in ("sigmoid", "relu"):
-    ratio = deep_runs[f"{activation} + BN"]["seconds"].iloc[1:].mean() / deep_runs[activation]["seconds"].iloc[1:].mean()
-    print(f"{activation}: an epoch with BN takes {format_ratio(ratio).strip()} as long (epochs 2+)")
+    ratio = (
+        deep_runs[f"{activation} + BN"]["seconds"].iloc[1:].mean()
+        / deep_runs[activation]["seconds"].iloc[1:].mean()
+    )
+    print(
+        f"{activation}: an epoch with BN takes {format_ratio(ratio).strip()} as long (epochs 2+)"
+    )
 
 # %%
 pd.concat(
@@ -466,7 +555,10 @@ pd.concat(
 # %%
 x_check = data.valid.x
 rows = {}
-for label, model in [("BN after activation", book_after), ("BN before activation", book_before)]:
+for label, model in [
+    ("BN after activation", book_after),
+    ("BN before activation", book_before),
+]:
     folded = fold_batchnorm(model)
     p_bn, p_folded = model.predict(x_check, verbose=0), folded.predict(x_check, verbose=0)
     rows[label] = {
@@ -497,10 +589,20 @@ except ValueError as exc:
 x_batch = data.valid.x[:1000]
 deep_bn = deep_models["relu + BN"]
 deep_folded = fold_batchnorm(deep_bn)
-same = np.abs(deep_bn.predict(x_batch, verbose=0) - deep_folded.predict(x_batch, verbose=0)).max() < 1e-5
-print(f"{len(deep_bn.layers)} layers with BN, {len(deep_folded.layers)} once folded; same probabilities (1e-5): {same}")
+same = (
+    np.abs(
+        deep_bn.predict(x_batch, verbose=0) - deep_folded.predict(x_batch, verbose=0)
+    ).max()
+    < 1e-5
+)
+print(
+    f"{len(deep_bn.layers)} layers with BN, {len(deep_folded.layers)} once folded; same probabilities (1e-5): {same}"
+)
 contenders = {"no BN": deep_models["relu"], "BN": deep_bn, "BN folded": deep_folded}
-latency = {method: compare_latency(contenders, x_batch, method=method, repeats=31, warmup=3) for method in ("call", "compiled")}
+latency = {
+    method: compare_latency(contenders, x_batch, method=method, repeats=31, warmup=3)
+    for method in ("call", "compiled")
+}
 for method, t in latency.items():
     print(
         f"{method:>8}: no BN {timing(t['no BN'], 'ms')} | BN {timing(t['BN'], 'ms')} | folded {timing(t['BN folded'], 'ms')}"

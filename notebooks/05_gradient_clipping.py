@@ -54,7 +54,9 @@ from tdnn.clipping import (
     train_with_gradient_log,
 )
 
-pd.set_option("display.float_format", "{:.5g}".format)  # 5 significant digits in every table
+pd.set_option(
+    "display.float_format", "{:.5g}".format
+)  # 5 significant digits in every table
 
 # %% [markdown]
 # ## The book's example: clipping by value vs by norm
@@ -74,10 +76,14 @@ g = np.array([0.9, 100.0])
 by_value = clip_by_value(g, 1.0)
 by_norm = clip_by_norm(g, 1.0)
 print(f"gradient          {g}   norm {np.linalg.norm(g):.4f}")
-print(f"clipped by value  {by_value}   norm {np.linalg.norm(by_value):.4f}   "
-      f"turned by {angle_between(g, by_value):.1f}°")
-print(f"clipped by norm   {np.round(by_norm, 8)}   norm {np.linalg.norm(by_norm):.4f}   "
-      f"turned by {angle_between(g, by_norm):.1f}°")
+print(
+    f"clipped by value  {by_value}   norm {np.linalg.norm(by_value):.4f}   "
+    f"turned by {angle_between(g, by_value):.1f}°"
+)
+print(
+    f"clipped by norm   {np.round(by_norm, 8)}   norm {np.linalg.norm(by_norm):.4f}   "
+    f"turned by {angle_between(g, by_norm):.1f}°"
+)
 print(f"analytically, by norm = g / ||g|| = {np.round(g / np.sqrt(0.9**2 + 100.0**2), 8)}")
 
 # %% [markdown]
@@ -90,10 +96,28 @@ print(f"analytically, by norm = g / ||g|| = {np.round(g / np.sqrt(0.9**2 + 100.0
 fig, ax = plt.subplots(figsize=(5.0, 3.6))
 for vec, color, lw in [(g, "C0", 4.0), (by_norm, "C2", 1.5), (by_value, "C1", 2.0)]:
     u = vec / np.linalg.norm(vec)
-    ax.annotate("", xy=u, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, mutation_scale=15))
-ax.text(0.04, 1.0, "gradient [0.9, 100] (blue)\nand clipped by norm (green):\nthe same direction", va="top", fontsize=9)
+    ax.annotate(
+        "",
+        xy=u,
+        xytext=(0, 0),
+        arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, mutation_scale=15),
+    )
+ax.text(
+    0.04,
+    1.0,
+    "gradient [0.9, 100] (blue)\nand clipped by norm (green):\nthe same direction",
+    va="top",
+    fontsize=9,
+)
 u_value = by_value / np.linalg.norm(by_value)
-ax.text(u_value[0] + 0.03, u_value[1] - 0.02, "clipped by value\n[0.9, 1.0]", color="C1", va="top", fontsize=9)
+ax.text(
+    u_value[0] + 0.03,
+    u_value[1] - 0.02,
+    "clipped by value\n[0.9, 1.0]",
+    color="C1",
+    va="top",
+    fontsize=9,
+)
 angles = np.degrees(np.arctan2([by_value[1], g[1]], [by_value[0], g[0]]))
 ax.add_patch(Arc((0, 0), 0.5, 0.5, theta1=angles[0], theta2=angles[1], color="k", lw=0.8))
 ax.text(0.2, 0.3, f"{angles[1] - angles[0]:.1f}°", fontsize=9)
@@ -139,10 +163,14 @@ plt.show()
 def sgd_update(grads, **clip):
     """Apply one SGD(lr=1) step with the given clipping; return w_before - w_after per variable."""
     rng = np.random.default_rng(0)
-    variables = [keras.Variable(rng.standard_normal(np.shape(gr)).astype("float32")) for gr in grads]
+    variables = [
+        keras.Variable(rng.standard_normal(np.shape(gr)).astype("float32")) for gr in grads
+    ]
     before = [v.numpy().copy() for v in variables]
     optimizer = keras.optimizers.SGD(learning_rate=1.0, momentum=0.0, **clip)
-    optimizer.apply_gradients(zip([keras.ops.convert_to_tensor(gr) for gr in grads], variables))
+    optimizer.apply_gradients(
+        zip([keras.ops.convert_to_tensor(gr) for gr in grads], variables)
+    )
     return [b - v.numpy() for b, v in zip(before, variables)]
 
 
@@ -150,8 +178,10 @@ book_grad = [np.array([0.9, 100.0], dtype="float32")]
 for clip in [{"clipvalue": 1.0}, {"clipnorm": 1.0}]:
     (update,) = sgd_update(book_grad, **clip)
     (reference,) = clip_like_keras(book_grad, **clip)
-    print(f"SGD({next(iter(clip))}=1.0) applied {np.round(update, 7)}   "
-          f"reference {np.round(reference, 7)}   equal: {np.allclose(update, reference, atol=1e-6)}")
+    print(
+        f"SGD({next(iter(clip))}=1.0) applied {np.round(update, 7)}   "
+        f"reference {np.round(reference, 7)}   equal: {np.allclose(update, reference, atol=1e-6)}"
+    )
 
 # %% [markdown]
 # Now a layer with two variables, like a `Dense(2)` on 3 inputs: a kernel with a large gradient
@@ -165,9 +195,13 @@ bias_grad = np.array([0.3, -0.4], dtype="float32")
 grads = [kernel_grad, bias_grad]
 
 rows = {}
-for label, clip in [("no clipping", {}), ("clipvalue=1", {"clipvalue": 1.0}),
-                    ("clipnorm=1", {"clipnorm": 1.0}), ("global_clipnorm=1", {"global_clipnorm": 1.0}),
-                    ("clipnorm=0 (!)", {"clipnorm": 0.0})]:
+for label, clip in [
+    ("no clipping", {}),
+    ("clipvalue=1", {"clipvalue": 1.0}),
+    ("clipnorm=1", {"clipnorm": 1.0}),
+    ("global_clipnorm=1", {"global_clipnorm": 1.0}),
+    ("clipnorm=0 (!)", {"clipnorm": 0.0}),
+]:
     update = sgd_update(grads, **clip)
     reference = clip_like_keras(grads, **clip) if clip.get("clipnorm") != 0.0 else grads
     rows[label] = {
@@ -220,23 +254,31 @@ pd.DataFrame.from_dict(rows, orient="index")
 T = 50
 x_train, y_train = noisy_sine_sequences(2048, T, noise=0.1, seed=0)
 x_valid, y_valid = noisy_sine_sequences(512, T, noise=0.1, seed=1)
-print(f"train {x_train.shape}, valid {x_valid.shape}; "
-      f"MSE of predicting 0 on valid: {np.mean(y_valid**2):.3f}, noise floor: {0.1**2:.3f}")
+print(
+    f"train {x_train.shape}, valid {x_valid.shape}; "
+    f"MSE of predicting 0 on valid: {np.mean(y_valid**2):.3f}, noise floor: {0.1**2:.3f}"
+)
 
 
 def build_rnn(seed=42):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((T, 1)),
-        keras.layers.SimpleRNN(32, recurrent_initializer=keras.initializers.Orthogonal(gain=1.2, seed=seed)),
-        keras.layers.Dense(1),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((T, 1)),
+            keras.layers.SimpleRNN(
+                32, recurrent_initializer=keras.initializers.Orthogonal(gain=1.2, seed=seed)
+            ),
+            keras.layers.Dense(1),
+        ]
+    )
 
 
 model = build_rnn()
 w_h = model.layers[0].cell.recurrent_kernel.numpy()
-print(f"{model.count_params()} parameters; singular values of W_h: "
-      f"{np.linalg.svd(w_h, compute_uv=False).min():.3f} .. {np.linalg.svd(w_h, compute_uv=False).max():.3f}")
+print(
+    f"{model.count_params()} parameters; singular values of W_h: "
+    f"{np.linalg.svd(w_h, compute_uv=False).min():.3f} .. {np.linalg.svd(w_h, compute_uv=False).max():.3f}"
+)
 
 # %% [markdown]
 # `keras.Model.fit` clips inside `apply_gradients` and never shows the raw gradient, so
@@ -266,7 +308,9 @@ logs, results = {}, {}
 for label, clip in settings.items():
     model = build_rnn(seed=42)
     optimizer = keras.optimizers.SGD(learning_rate=0.2, **clip)
-    log = train_with_gradient_log(model, (x_train, y_train), optimizer, steps, batch_size=32, seed=0)
+    log = train_with_gradient_log(
+        model, (x_train, y_train), optimizer, steps, batch_size=32, seed=0
+    )
     logs[label] = log
     step = diverged_at(log)
     results[label] = {
@@ -281,7 +325,9 @@ for label, clip in settings.items():
     }
     if step is not None:
         last = log.loc[step]
-        print(f"{label}: diverged at step {step} (loss = {last.loss:.3g}, ‖G‖ = {last.grad_norm:.3g})")
+        print(
+            f"{label}: diverged at step {step} (loss = {last.loss:.3g}, ‖G‖ = {last.grad_norm:.3g})"
+        )
 pd.DataFrame.from_dict(results, orient="index").round(4)
 
 # %% [markdown]
@@ -297,14 +343,28 @@ colors = {label: f"C{i}" for i, label in enumerate(settings)}
 fig, ax = plt.subplots()
 for label, log in logs.items():
     finite = np.isfinite(log.loss)
-    ax.plot(log.index[finite], log.loss[finite], color=colors[label], lw=1.0, alpha=0.85, label=label)
+    ax.plot(
+        log.index[finite],
+        log.loss[finite],
+        color=colors[label],
+        lw=1.0,
+        alpha=0.85,
+        label=label,
+    )
     step = diverged_at(log)
     if step is not None:
         off_chart = int(log.index[np.argmax(log.loss.to_numpy() > 1e3)])
         ax.axvline(step, color=colors[label], ls=":", lw=1.2)
-        ax.annotate(f"{label}: off the chart from step {off_chart},\n‖G‖ = inf at step {step} (loss {log.loss[step]:.0e})",
-                    (step, 0.97), xycoords=("data", "axes fraction"), xytext=(4, 0),
-                    textcoords="offset points", va="top", fontsize=8, color=colors[label])
+        ax.annotate(
+            f"{label}: off the chart from step {off_chart},\n‖G‖ = inf at step {step} (loss {log.loss[step]:.0e})",
+            (step, 0.97),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            color=colors[label],
+        )
 ax.axhline(np.mean(y_valid**2), color="gray", ls="--", lw=0.8, label="predicting 0")
 ax.axhline(0.01, color="k", ls=":", lw=0.8, label="noise floor")
 ax.set_yscale("log")
@@ -323,12 +383,27 @@ plt.show()
 fig, ax = plt.subplots()
 for label, log in logs.items():
     finite = np.isfinite(log.grad_norm)
-    ax.plot(log.index[finite], log.grad_norm[finite], color=colors[label], lw=1.0, alpha=0.85, label=label)
+    ax.plot(
+        log.index[finite],
+        log.grad_norm[finite],
+        color=colors[label],
+        lw=1.0,
+        alpha=0.85,
+        label=label,
+    )
     step = diverged_at(log)
     if step is not None:
         ax.axvline(step, color=colors[label], ls=":", lw=1.2)
-        ax.annotate(f"{label}: ‖G‖ = inf at step {step}", (step, 0.97), xycoords=("data", "axes fraction"),
-                    xytext=(4, 0), textcoords="offset points", va="top", fontsize=8, color=colors[label])
+        ax.annotate(
+            f"{label}: ‖G‖ = inf at step {step}",
+            (step, 0.97),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            color=colors[label],
+        )
 ax.axhline(1.0, color="k", ls="--", lw=0.8, label="threshold 1")
 ax.set_yscale("log")
 ax.set_xlabel("training step (batch of 32 sequences)")
@@ -361,12 +436,28 @@ plt.show()
 # (`per_variable=True`) and this time *not* stopping at the first `inf`:
 
 # %%
-anatomy = train_with_gradient_log(build_rnn(seed=42), (x_train, y_train), keras.optimizers.SGD(learning_rate=0.2),
-                                  30, batch_size=32, seed=0, per_variable=True, stop_on_nonfinite=False)
+anatomy = train_with_gradient_log(
+    build_rnn(seed=42),
+    (x_train, y_train),
+    keras.optimizers.SGD(learning_rate=0.2),
+    30,
+    batch_size=32,
+    seed=0,
+    per_variable=True,
+    stop_on_nonfinite=False,
+)
 anatomy = anatomy.drop(columns=["clipped_norm", "angle"]).rename(
-    columns=lambda c: c.replace("grad_norm[", "‖g‖ ").replace("]", "").replace("SimpleRNN.", "RNN ").replace("Dense.", "Dense "))
-print(f"first non-finite loss: step {diverged_at(anatomy, columns=['loss'])}, "
-      f"first NaN loss: step {int(anatomy.index[np.argmax(anatomy.loss.isna().to_numpy())])}")
+    columns=lambda c: (
+        c.replace("grad_norm[", "‖g‖ ")
+        .replace("]", "")
+        .replace("SimpleRNN.", "RNN ")
+        .replace("Dense.", "Dense ")
+    )
+)
+print(
+    f"first non-finite loss: step {diverged_at(anatomy, columns=['loss'])}, "
+    f"first NaN loss: step {int(anatomy.index[np.argmax(anatomy.loss.isna().to_numpy())])}"
+)
 anatomy
 
 # %% [markdown]
@@ -391,8 +482,10 @@ anatomy
 # %%
 dense_norm = anatomy["‖g‖ Dense kernel"]
 ratios = (dense_norm / dense_norm.shift(1)).loc[12:22]
-print(f"predicted growth per step |1 - 2·0.2·33| = {abs(1 - 2 * 0.2 * 33):.1f}; "
-      f"measured ratio of ‖g‖ Dense kernel from step to step, steps 12-22: {ratios.min():.2f} .. {ratios.max():.2f}")
+print(
+    f"predicted growth per step |1 - 2·0.2·33| = {abs(1 - 2 * 0.2 * 33):.1f}; "
+    f"measured ratio of ‖g‖ Dense kernel from step to step, steps 12-22: {ratios.min():.2f} .. {ratios.max():.2f}"
+)
 
 # %% [markdown]
 # With norm clipping (or `clipvalue=0.1`), phase 1 never starts: the largest raw gradient norm of
@@ -410,7 +503,13 @@ print(f"predicted growth per step |1 - 2·0.2·33| = {abs(1 - 2 * 0.2 * 33):.1f}
 fig, ax = plt.subplots()
 for i, (label, log) in enumerate(logs.items()):
     if label != "no clipping":
-        ax.plot(log.index, log.angle.rolling(10, min_periods=1).mean(), color=f"C{i}", lw=1.2, label=label)
+        ax.plot(
+            log.index,
+            log.angle.rolling(10, min_periods=1).mean(),
+            color=f"C{i}",
+            lw=1.2,
+            label=label,
+        )
 ax.set_xlabel("training step")
 ax.set_ylabel("angle (degrees, 10-step mean)")
 ax.set_title("Angle between the raw gradient and the applied (clipped) gradient")
@@ -440,15 +539,22 @@ for seed in seeds:
     for label in ["no clipping", "global_clipnorm=1"]:
         model = build_rnn(seed=seed)
         optimizer = keras.optimizers.SGD(learning_rate=0.2, **settings[label])
-        log = train_with_gradient_log(model, (x_train, y_train), optimizer, sweep_steps, batch_size=32, seed=seed)
+        log = train_with_gradient_log(
+            model, (x_train, y_train), optimizer, sweep_steps, batch_size=32, seed=seed
+        )
         step = diverged_at(log)
         row[f"{label}: diverged at"] = "—" if step is None else step
         row[f"{label}: valid MSE"] = valid_mse(model)
     rows[seed] = row
 sweep = pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")
-n_div = {label: int((sweep[f"{label}: diverged at"] != "—").sum()) for label in ["no clipping", "global_clipnorm=1"]}
-print(f"{sweep_steps} steps per run. Diverged: without clipping {n_div['no clipping']}/{len(sweep)}, "
-      f"with global_clipnorm=1 {n_div['global_clipnorm=1']}/{len(sweep)}")
+n_div = {
+    label: int((sweep[f"{label}: diverged at"] != "—").sum())
+    for label in ["no clipping", "global_clipnorm=1"]
+}
+print(
+    f"{sweep_steps} steps per run. Diverged: without clipping {n_div['no clipping']}/{len(sweep)}, "
+    f"with global_clipnorm=1 {n_div['global_clipnorm=1']}/{len(sweep)}"
+)
 sweep.round(4)
 
 # %% [markdown]

@@ -134,3 +134,15 @@ def test_sanitizer_masks_timings_of_any_magnitude_alike() -> None:
     b = pd.DataFrame({"t": [format_duration(0.01001, "ms"), format_ratio(12.5)]}).to_string()
     assert a != b and sanitize(a) == sanitize(b)
     assert sanitize("accuracy 0.8123") == "accuracy 0.8123"  # other numbers are never masked
+
+
+def test_epoch_time_excludes_the_users_callbacks() -> None:
+    import time as _time
+
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            _time.sleep(0.3)
+
+    x, y = _toy(64)
+    h = fit(build_mlp((4,), input_shape=(8,), n_outputs=2, seed=0), (x, y), epochs=2, callbacks=[Slow()])
+    assert (h["seconds"].iloc[1:] < 0.3).all()
