@@ -543,7 +543,7 @@ plot_per_layer(
     selu_runs,
     "std",
     title="SELU, 100 dense layers: output std per layer (at initialization)",
-    ylabel="std of the layer's outputs",
+    ylabel="std of the layer's outputs (log scale)",
 )
 plt.show()
 

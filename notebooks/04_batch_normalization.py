@@ -303,7 +303,7 @@ pd.DataFrame(shapes).T
 # %%
 pixel_means, _ = batch_moments(data.train.x, axis=(1, 2))
 column_means, _ = batch_moments(data.train.x, axis=-1)
-fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.4))
+fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.4))
 for ax, image, title in [
     (axes[0], pixel_means, f"axis=(1, 2): {pixel_means.size} means"),
     (
@@ -315,8 +315,8 @@ for ax, image, title in [
     shown = ax.imshow(image, vmin=0, vmax=pixel_means.max())
     ax.set_title(title)
     ax.set_xlabel("pixel column")
-    ax.set_ylabel("pixel row")
     ax.grid(False)
+axes[0].set_ylabel("pixel row")
 fig.colorbar(shown, ax=axes, label="mean intensity (0-1)")
 fig.suptitle("What BN's moving mean holds, by axis (training subset)")
 plt.show()
