@@ -62,7 +62,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks
 
 sync: $(STAMP)
-	$(BIN)/jupytext --sync notebooks/*.ipynb notebooks/exercises/*.ipynb 2>/dev/null || $(BIN)/jupytext --sync notebooks/*.ipynb
+	$(BIN)/jupytext --sync $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb)
 
 # Re-execute notebooks in place (all, or NB=notebooks/01_....ipynb): pair first (the newer of
 # .ipynb/.py wins), execute, then pair again so the .py twin records the executed notebook.

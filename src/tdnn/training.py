@@ -126,7 +126,7 @@ def fit(
         if not isinstance(cb, keras.callbacks.Callback):
             raise TypeError(f"callbacks must hold keras.callbacks.Callback instances, got {type(cb).__name__}")
     if optimizer is not None or not getattr(model, "compiled", False) or model.optimizer is None:
-        opt = make_optimizer(optimizer or "sgd", learning_rate if (optimizer or learning_rate) else None)
+        opt = make_optimizer(optimizer or "sgd", learning_rate)
         model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
     elif learning_rate is not None:
         raise ValueError("learning_rate needs an optimizer name: the model is already compiled")
