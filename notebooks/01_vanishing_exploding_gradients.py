@@ -47,6 +47,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from tdnn.activations import sigmoid, sigmoid_derivative
 from tdnn.data import load_fashion_mnist, subset
 from tdnn.diagnostics import (
     activation_stats_by_layer,
@@ -66,18 +67,10 @@ from tdnn.training import fit, results_table
 #
 # For large $|z|$ the function flattens at 0 or 1 and its derivative is close to 0: a saturated unit
 # passes almost no gradient back. Even at its best, $z = 0$, it multiplies the gradient by $1/4$.
-
+#
+# (`tdnn.activations` holds both, tested against Keras in chapter 3.)
 
 # %%
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def sigmoid_derivative(z):
-    s = sigmoid(z)
-    return s * (1.0 - s)
-
-
 z = np.linspace(-5, 5, 1001)
 d = sigmoid_derivative(z)
 print(f"max σ'(z) = {d.max():.4f} at z = {z[d.argmax()]:.1f}")

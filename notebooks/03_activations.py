@@ -47,7 +47,7 @@ from tdnn.activation_layers import RReLU
 from tdnn.data import load_fashion_mnist, subset
 from tdnn.diagnostics import dead_unit_fraction, layer_outputs
 from tdnn.models import build_mlp
-from tdnn.plotting import plot_function, plot_per_layer
+from tdnn.plotting import plot_per_layer, plot_with_derivatives
 from tdnn.training import fit, format_duration, format_ratio
 
 full = load_fashion_mnist()
@@ -92,24 +92,8 @@ classic = {
     "ELU (α=1)": (act.elu, act.elu_derivative),
     "SELU": (act.selu, act.selu_derivative),
 }
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-plot_function(
-    {k: f for k, (f, _) in classic.items()},
-    z=z,
-    ax=ax1,
-    title="Classic and ReLU-family activations",
-    ylabel="φ(z)",
-)
-plot_function(
-    {k: d for k, (_, d) in classic.items()},
-    z=z,
-    ax=ax2,
-    title="Their derivatives",
-    ylabel="φ'(z)",
-)
+ax1, _ = plot_with_derivatives(classic, z=z, title="Classic and ReLU-family activations")
 ax1.set_ylim(-2, 4)
-ax2.get_legend().remove()
-fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -126,23 +110,7 @@ newer = {
     "Mish": (act.mish, act.mish_derivative),
     "ReLU": (act.relu, act.relu_derivative),
 }
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-plot_function(
-    {k: f for k, (f, _) in newer.items()},
-    z=z,
-    ax=ax1,
-    title="GELU, Swish and Mish (book Fig. 11-4)",
-    ylabel="φ(z)",
-)
-plot_function(
-    {k: d for k, (_, d) in newer.items()},
-    z=z,
-    ax=ax2,
-    title="Their derivatives",
-    ylabel="φ'(z)",
-)
-ax2.get_legend().remove()
-fig.tight_layout()
+plot_with_derivatives(newer, z=z, title="GELU, Swish and Mish (book Fig. 11-4)")
 plt.show()
 
 # %% [markdown]

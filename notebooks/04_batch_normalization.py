@@ -62,7 +62,7 @@ print(
 
 
 def timing(seconds: float, unit: str = "s") -> str:
-    """A timing for a printed line (stripped, so that its width never varies)."""
+    """A timing for a line of text, without format_duration's table padding."""
     return format_duration(seconds, unit).strip()
 
 

@@ -340,36 +340,51 @@ pd.DataFrame.from_dict(results, orient="index").round(4)
 # %%
 colors = {label: f"C{i}" for i, label in enumerate(settings)}
 
-fig, ax = plt.subplots()
-for label, log in logs.items():
-    finite = np.isfinite(log.loss)
-    ax.plot(
-        log.index[finite],
-        log.loss[finite],
-        color=colors[label],
-        lw=1.0,
-        alpha=0.85,
-        label=label,
-    )
-    step = diverged_at(log)
-    if step is not None:
-        off_chart = int(log.index[np.argmax(log.loss.to_numpy() > 1e3)])
-        ax.axvline(step, color=colors[label], ls=":", lw=1.2)
-        ax.annotate(
-            f"{label}: off the chart from step {off_chart},\n‖G‖ = inf at step {step} (loss {log.loss[step]:.0e})",
-            (step, 0.97),
-            xycoords=("data", "axes fraction"),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="top",
-            fontsize=8,
+
+def plot_per_step(column: str, divergence_note) -> plt.Axes:
+    """One line per clipping setting (finite values of ``column``), and a dotted marker with
+    ``divergence_note(label, log, step)`` where a run's gradient norm became infinite."""
+    fig, ax = plt.subplots()
+    for label, log in logs.items():
+        finite = np.isfinite(log[column])
+        ax.plot(
+            log.index[finite],
+            log[column][finite],
             color=colors[label],
+            lw=1.0,
+            alpha=0.85,
+            label=label,
         )
+        step = diverged_at(log)
+        if step is not None:
+            ax.axvline(step, color=colors[label], ls=":", lw=1.2)
+            ax.annotate(
+                divergence_note(label, log, step),
+                (step, 0.97),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="top",
+                fontsize=8,
+                color=colors[label],
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("training step (batch of 32 sequences)")
+    return ax
+
+
+def loss_note(label, log, step) -> str:
+    off_chart = int(log.index[np.argmax(log.loss.to_numpy() > 1e3)])
+    return (
+        f"{label}: off the chart from step {off_chart},\n"
+        f"‖G‖ = inf at step {step} (loss {log.loss[step]:.0e})"
+    )
+
+
+ax = plot_per_step("loss", loss_note)
 ax.axhline(np.mean(y_valid**2), color="gray", ls="--", lw=0.8, label="predicting 0")
 ax.axhline(0.01, color="k", ls=":", lw=0.8, label="noise floor")
-ax.set_yscale("log")
 ax.set_ylim(3e-3, 1e3)
-ax.set_xlabel("training step (batch of 32 sequences)")
 ax.set_ylabel("batch MSE (log scale)")
 ax.set_title("Batch loss per step: SimpleRNN(32), recurrent gain 1.2, SGD lr=0.2")
 ax.legend(ncols=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17))
@@ -380,33 +395,8 @@ plt.show()
 # stops where the norm becomes `inf`):
 
 # %%
-fig, ax = plt.subplots()
-for label, log in logs.items():
-    finite = np.isfinite(log.grad_norm)
-    ax.plot(
-        log.index[finite],
-        log.grad_norm[finite],
-        color=colors[label],
-        lw=1.0,
-        alpha=0.85,
-        label=label,
-    )
-    step = diverged_at(log)
-    if step is not None:
-        ax.axvline(step, color=colors[label], ls=":", lw=1.2)
-        ax.annotate(
-            f"{label}: ‖G‖ = inf at step {step}",
-            (step, 0.97),
-            xycoords=("data", "axes fraction"),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="top",
-            fontsize=8,
-            color=colors[label],
-        )
+ax = plot_per_step("grad_norm", lambda label, log, step: f"{label}: ‖G‖ = inf at step {step}")
 ax.axhline(1.0, color="k", ls="--", lw=0.8, label="threshold 1")
-ax.set_yscale("log")
-ax.set_xlabel("training step (batch of 32 sequences)")
 ax.set_ylabel("‖G‖ before clipping (log scale)")
 ax.set_title("Global norm of the raw gradient")
 ax.legend(ncols=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17))

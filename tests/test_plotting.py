@@ -11,7 +11,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tdnn.plotting import plot_function, plot_learning_curves, plot_per_layer  # noqa: E402
+from tdnn.plotting import (  # noqa: E402
+    plot_function,
+    plot_learning_curves,
+    plot_per_layer,
+    plot_with_derivatives,
+)
 
 
 def _history(n: int = 4) -> pd.DataFrame:
@@ -54,3 +59,15 @@ def test_bad_inputs() -> None:
         plot_per_layer({"a": pd.DataFrame({"std": [1.0]})}, "var")
     with pytest.raises(TypeError, match="functions"):
         plot_function({"f": 3})
+
+
+def test_with_derivatives() -> None:
+    left, right = plot_with_derivatives({"square": (np.square, lambda z: 2 * z)}, title="T")
+    assert left.get_title() == "T" and right.get_title() == "Their derivatives"
+    assert right.get_legend() is None and left.get_legend() is not None
+    z = left.lines[0].get_xdata()
+    np.testing.assert_allclose(right.lines[0].get_ydata(), 2 * z)
+    with pytest.raises(TypeError, match="pairs"):
+        plot_with_derivatives({"f": np.square})
+    with pytest.raises(ValueError, match="pairs"):
+        plot_with_derivatives({})

@@ -151,3 +151,26 @@ def plot_function(
     ax.set_ylabel(ylabel)
     ax.legend()
     return ax
+
+
+def plot_with_derivatives(
+    pairs: Mapping[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]],
+    *,
+    z: np.ndarray | None = None,
+    title: str = "",
+    figsize: tuple[float, float] = (9, 3.8),
+) -> Any:
+    """Two panels: the functions of ``pairs`` (label -> ``(f, f')``) on the left, their derivatives
+    on the right, with one legend (on the left panel). Returns the two Axes."""
+    if not isinstance(pairs, Mapping) or not pairs:
+        raise ValueError("pairs must be a non-empty mapping of label -> (function, derivative)")
+    for label, pair in pairs.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(f"pairs[{label!r}] must be a (function, derivative) tuple")
+    plt = _plt()
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
+    plot_function({k: f for k, (f, _) in pairs.items()}, z=z, ax=left, title=title, ylabel="φ(z)")
+    plot_function({k: d for k, (_, d) in pairs.items()}, z=z, ax=right, title="Their derivatives", ylabel="φ'(z)")
+    right.get_legend().remove()
+    fig.tight_layout()
+    return left, right
