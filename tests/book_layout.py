@@ -37,7 +37,7 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-    "--remote-debugging-pipe",
+    "--dns-prefetch-disable", "--remote-debugging-pipe",
 ]
 LOCAL_PREFIXES = ("file:", "data:", "blob:", "about:", "http://localhost", "http://127.0.0.1",
                   "https://localhost", "https://127.0.0.1", "ws://localhost", "ws://127.0.0.1")
