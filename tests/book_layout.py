@@ -62,6 +62,12 @@ MEASURE_JS = r"""
     if (el.matches('pre') || el.closest('div.highlight')) return 'code block';
     return el.tagName.toLowerCase();
   };
+  // the longest line of a code cell or text output, in characters (what to shorten)
+  const longest = el => {
+    const pre = el.matches('pre') ? el : el.querySelector('pre');
+    if (!pre) return null;
+    return Math.max(...pre.textContent.split('\n').map(l => [...l].length));
+  };
   const label = el => {
     let s = el.tagName.toLowerCase();
     if (el.id) s += '#' + el.id;
@@ -78,7 +84,8 @@ MEASURE_JS = r"""
     const ox = getComputedStyle(el).overflowX;
     if (ox === 'visible') continue;
     over.push({kind: kindOf(el), cell: cellOf(el), element: label(el), overflow: ox,
-               scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, text: firstLine(el)});
+               scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, text: firstLine(el),
+               longest: longest(el)});
   }
   // 2. Formulas: the typeset formula (mjx-math) must fit the box that shows it.
   for (const c of article.querySelectorAll('mjx-container')) {
@@ -214,14 +221,15 @@ class Browser:
     def send(self, method: str, params: dict | None = None, session: str | None = None,
              timeout: float = 60.0) -> dict:
         self._next_id += 1
-        msg = {"id": self._next_id, "method": method, "params": params or {}}
+        my_id = self._next_id  # events handled while we wait may send messages of their own
+        msg = {"id": my_id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
         os.write(self._to_child, json.dumps(msg).encode() + b"\0")
         deadline = time.monotonic() + timeout
         while True:
             reply = self._read_message(deadline)
-            if reply.get("id") == self._next_id:
+            if reply.get("id") == my_id:
                 if "error" in reply:
                     raise CDPError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
@@ -433,8 +441,9 @@ def format_report(r: PageReport) -> str:
              f"MathJax {r.mathjax}"]
     for o in r.overflows:
         cell = f"cell {o['cell']:>2}" if o["cell"] else "       "
+        chars = f", longest line {o['longest']} chars" if o.get("longest") else ""
         lines.append(f"  {o['kind']:<10} {cell}  {o['scrollWidth']:>5} > {o['clientWidth']:<5} px "
-                     f"({o['overflow']}, {o['element']})  {o['text']}")
+                     f"({o['overflow']}, {o['element']}{chars})  {o['text']}")
     for p in r.problems:
         if "overflows" not in p:
             lines.append(f"  {p}")
