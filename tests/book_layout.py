@@ -36,7 +36,7 @@ from pathlib import Path
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+    "--disable-extensions", "--disable-default-apps", "--mute-audio",
     "--dns-prefetch-disable", "--remote-debugging-pipe",
 ]
 LOCAL_PREFIXES = ("file:", "data:", "blob:", "about:", "http://localhost", "http://127.0.0.1",
