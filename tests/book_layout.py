@@ -142,6 +142,10 @@ MEASURE_JS = r"""
     const inner = pre.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
     codeChars = Math.floor(inner / cw + 0.01);
   }
+  // outputs of cells tagged nbval-ignore-output must carry the "measured" label (_static/tdnn.css)
+  const measured = [...document.querySelectorAll('div.cell.tag_nbval-ignore-output > .cell_output')];
+  const unlabelled = measured.filter(o => !getComputedStyle(o, '::before').content.includes('measured'))
+                             .map(o => cellOf(o));
   const imgs = [...document.images];
   return {
     overflows: over,
@@ -153,6 +157,8 @@ MEASURE_JS = r"""
     rawTex: (document.querySelector('article') || document.body).innerText.includes('$$'),
     images: imgs.length,
     brokenImages: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+    nMeasured: measured.length,
+    unlabelledMeasured: unlabelled,
     mathjax: typeof window.MathJax === 'object' && !!window.MathJax.startup,
   };
 })()
@@ -341,6 +347,8 @@ class PageReport:
     n_math: int = 0
     n_images: int = 0
     n_cells: int = 0
+    n_measured: int = 0
+    unlabelled_measured: list[int] = field(default_factory=list)
     code_chars: int | None = None
     article_width: int = 0
 
@@ -354,6 +362,7 @@ class PageReport:
         out += [f"MathJax error: {e}" for e in self.math_errors]
         if self.mathjax not in ("ok", "no-mathjax"):
             out.append(f"MathJax did not finish: {self.mathjax}")
+        out += [f"measured output without its label (cell {c})" for c in self.unlabelled_measured]
         if self.raw_tex:
             out.append("raw TeX ($$) left in the text")
         return out
@@ -424,6 +433,7 @@ def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 128
             report.n_cells, report.n_math, report.n_images = m["nCells"], m["nMath"], m["images"]
             report.math_errors, report.raw_tex = m["mathErrors"], m["rawTex"]
             report.broken_images = m["brokenImages"]
+            report.n_measured, report.unlabelled_measured = m["nMeasured"], m["unlabelledMeasured"]
             page_events = [e for e in browser.events if e.get("sessionId") in (session, None)]
             report.console_errors = _console_errors(page_events)
             report.external_requests = _external_requests(page_events)
@@ -437,7 +447,7 @@ def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 128
 
 def format_report(r: PageReport) -> str:
     lines = [f"{r.page}: {len(r.overflows)} overflowing, {r.n_cells} cells, {r.n_math} formulas, "
-             f"{r.n_images} images, article {r.article_width} px, code shows {r.code_chars} chars, "
+             f"{r.n_images} images, {r.n_measured} measured outputs, article {r.article_width} px, code shows {r.code_chars} chars, "
              f"MathJax {r.mathjax}"]
     for o in r.overflows:
         cell = f"cell {o['cell']:>2}" if o["cell"] else "       "

@@ -139,17 +139,23 @@ def test_page_is_clean_in_the_browser(site, file) -> None:
     assert not r.broken_images, f"images that did not load on {file}: {r.broken_images}"
     if file != "intro":
         assert r.n_images >= 2, f"a chapter page should show its figures ({file}: {r.n_images})"
+    assert not r.unlabelled_measured, (
+        f"outputs of nbval-ignore-output cells without the 'measured' label on {file}: "
+        f"cells {r.unlabelled_measured}")
 
 
 # -- the checker itself finds what it is meant to find ------------------------------------------
 
 BAD_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="tdnn.css">
 <style>body{margin:0} article{width:600px;padding:0 20px} pre{overflow-x:auto}
 table{display:block;overflow-x:auto}</style></head>
 <body><main><article class="bd-article">
 <div class="cell"><div class="cell_input"><pre>short</pre></div></div>
 <div class="cell"><div class="cell_input"><pre>{long}</pre></div>
 <div class="cell_output"><pre>fits</pre></div></div>
+<div class="cell tag_nbval-ignore-output"><div class="cell_input"><pre>fit()</pre></div>
+<div class="cell_output"><pre>loss 0.123</pre></div></div>
 <table><tr>{cells}</tr></table>
 <img src="missing.png" alt="missing">
 <img src="http://tdnn-layout-test.invalid/figure.png" alt="external">
@@ -159,11 +165,15 @@ table{display:block;overflow-x:auto}</style></head>
 
 @needs_chromium
 def test_the_checker_reports_overflow_errors_broken_images_and_external_requests(tmp_path) -> None:
+    """A bad page: the checker must report each problem (and the book's CSS labels its measured
+    cell); then the same page without the stylesheet: the label is reported missing."""
     page = tmp_path / "bad.html"
     page.write_text(BAD_PAGE.replace("{long}", "x = " + "1" * 150).replace(
         "{cells}", "<td>column</td>" * 30))
     (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=bad.html" />')
+    (tmp_path / "tdnn.css").write_text((ROOT / "_static" / "tdnn.css").read_text())
     [r] = check_site(tmp_path, width=WIDTH, height=HEIGHT, chromium=CHROMIUM)
+    assert r.n_measured == 1 and not r.unlabelled_measured, "the book's CSS labels measured outputs"
     assert r.page == "bad.html"
     kinds = sorted((o["kind"], o["cell"]) for o in r.overflows)
     assert kinds == [("code", 2), ("table", None)], format_report(r)
@@ -173,3 +183,6 @@ def test_the_checker_reports_overflow_errors_broken_images_and_external_requests
     assert r.external_requests == ["http://tdnn-layout-test.invalid/figure.png"]
     assert sorted(r.broken_images) == ["http://tdnn-layout-test.invalid/figure.png", "missing.png"]
     assert r.mathjax == "no-mathjax"
+    (tmp_path / "tdnn.css").write_text("")
+    [r] = check_site(tmp_path, width=WIDTH, height=HEIGHT, chromium=CHROMIUM)
+    assert r.unlabelled_measured == [3]
