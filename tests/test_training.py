@@ -100,6 +100,14 @@ def test_fit_refuses_out_of_range_labels_before_training(labels, where, match) -
     assert model.optimizer.iterations.numpy() == 0
 
 
+def test_fit_refuses_negative_labels_even_before_the_model_is_built() -> None:
+    x, y = _toy(32)
+    model = keras.Sequential([keras.layers.Dense(2, activation="softmax")])  # no Input: not built
+    with pytest.raises(ValueError, match=r"^train labels must be class indices in \[0, n_outputs\)"):
+        fit(model, (x, y.astype("int64") - 1), epochs=1)
+    assert list(fit(model, (x, y), epochs=1).index) == [1]
+
+
 def test_fit_checks_labels_only_for_sparse_categorical_losses() -> None:
     x, _ = _toy(32)
     targets = np.linspace(-3.0, 3.0, 32).astype("float32")  # regression targets, not class indices

@@ -68,15 +68,16 @@ def _as_xy(name: str, data: Any) -> tuple[Any, Any]:
     raise TypeError(f"{name} must be an (x, y) pair such as data.train, got {type(data).__name__}")
 
 
-SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
+SPARSE_LOSSES = ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
 
 
 def _is_sparse_categorical(loss: Any) -> bool:
+    """A loss that takes class indices as labels (and ignores none of them: ``ignore_class``)."""
     if isinstance(loss, str):
         return loss in SPARSE_LOSSES
-    return isinstance(loss, keras.losses.SparseCategoricalCrossentropy) or (
-        loss is keras.losses.sparse_categorical_crossentropy
-    )
+    if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+        return loss.get_config().get("ignore_class") is None
+    return loss is keras.losses.sparse_categorical_crossentropy
 
 
 def _n_classes(model: keras.Model) -> int | None:
@@ -87,18 +88,22 @@ def _n_classes(model: keras.Model) -> int | None:
     return int(shape[-1]) if shape is not None and shape[-1] is not None else None
 
 
-def _check_labels(name: str, y: Any, n_classes: int) -> None:
-    """Sparse class labels must be integers in [0, n_classes): say so before TensorFlow does."""
+def _check_labels(name: str, y: Any, n_classes: int | None) -> None:
+    """Sparse class labels must be integers in [0, n_classes): say so before TensorFlow does.
+
+    ``n_classes=None`` (a model whose output width is not known yet) checks ``>= 0`` only.
+    """
     labels = np.asarray(y)
     if labels.dtype.kind not in "iuf" or labels.size == 0:
         return
+    interval = f"[0, {n_classes})" if n_classes is not None else "[0, n_outputs)"
     if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
-        raise ValueError(f"{name} labels must be whole class indices in [0, {n_classes}), got non-integers")
+        raise ValueError(f"{name} labels must be whole class indices in {interval}, got non-integers")
     low, high = labels.min(), labels.max()
-    if low < 0 or high >= n_classes:
+    if low < 0 or (n_classes is not None and high >= n_classes):
+        model = f" for a model with {n_classes} outputs" if n_classes is not None else ""
         raise ValueError(
-            f"{name} labels must be class indices in [0, {n_classes}) for a model with {n_classes} "
-            f"outputs, got labels from {low:g} to {high:g}"
+            f"{name} labels must be class indices in {interval}{model}, got labels from {low:g} to {high:g}"
         )
 
 
@@ -167,8 +172,8 @@ def fit(
     compile_here = optimizer is not None or not getattr(model, "compiled", False) or model.optimizer is None
     if not compile_here and learning_rate is not None:
         raise ValueError("learning_rate needs an optimizer name: the model is already compiled")
-    n_classes = _n_classes(model)
-    if n_classes is not None and _is_sparse_categorical(loss if compile_here else model.loss):
+    if _is_sparse_categorical(loss if compile_here else model.loss):
+        n_classes = _n_classes(model)
         _check_labels("train", y, n_classes)
         if validation_data is not None:
             _check_labels("valid", validation_data[1], n_classes)
