@@ -130,7 +130,9 @@ def test_both_sides_edited_is_refused_and_nothing_changes(pair, capsys) -> None:
     with pytest.raises(SyncRefused, match="both changed since the last sync") as info:
         sync_pair(ipynb)
     assert "FROM=py" in str(info.value) and "FROM=ipynb" in str(info.value)
-    assert "jupytext --diff" in str(info.value)
+    compare = next(line for line in str(info.value).splitlines() if "jupytext --diff" in line)
+    jupytext_cli(compare.split("jupytext ", 1)[1].split())  # the suggested command works
+    assert "x = 10" in capsys.readouterr().out  # and shows the .py's edit
     assert _snapshot(ipynb, py) == before
     # the command line fails (`make sync` / `make outputs` stop) and says why on stderr
     assert _sync.main([str(ipynb)]) == 1

@@ -142,7 +142,7 @@ def _refusal(ipynb: Path, py: Path, changed: list[str] | None, basis: str) -> st
     return (
         f"refusing to sync {nb} and {py.as_posix()}: {why}. Syncing either way would discard the "
         "other side's edits, so nothing was changed.\n"
-        f"  compare them:  .venv/bin/jupytext --diff {nb} {py.as_posix()}\n"
+        f"  compare them:  .venv/bin/jupytext --diff {py.as_posix()} {nb}\n"
         "  then keep one side (copy what you need from the other one first):\n"
         f"    make sync FROM=py NB={nb}      # the .py wins\n"
         f"    make sync FROM=ipynb NB={nb}   # the .ipynb wins"
