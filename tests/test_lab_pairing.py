@@ -72,7 +72,10 @@ def test_saving_in_lab_configured_as_make_lab_writes_the_py_twin(tmp_path) -> No
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "jupytext.toml", root)
-    args = [f"--ServerApp.root_dir={root}" if a.startswith("--ServerApp.root_dir=") else a for a in lab_arguments()]
+    args = [
+        f"--ServerApp.root_dir={root}" if a.startswith("--ServerApp.root_dir=") else a
+        for a in lab_arguments()
+    ]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     done = subprocess.run(
         [sys.executable, "-c", SAVE_AS_LAB_DOES, "notebooks/probe.ipynb", *args],
