@@ -185,8 +185,8 @@ def test_epoch_time_excludes_the_users_callbacks() -> None:
 
     class Slow(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            _time.sleep(0.3)
+            _time.sleep(1.0)  # far longer than an epoch of 64 examples, even on a loaded machine
 
     x, y = _toy(64)
     h = fit(build_mlp((4,), input_shape=(8,), n_outputs=2, seed=0), (x, y), epochs=2, callbacks=[Slow()])
-    assert (h["seconds"].iloc[1:] < 0.3).all()
+    assert (h["seconds"].iloc[1:] < 1.0).all()
