@@ -10,12 +10,16 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 .PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs lock clean
 
 help:
-	@echo "make book     build the Jupyter Book site into _build/html (from stored outputs)"
-	@echo "make test     unit tests, pairing/hygiene checks, nbval over every notebook, book build"
-	@echo "make lab      open JupyterLab on notebooks/"
-	@echo "make sync     re-pair every notebook with its py:percent twin (jupytext --sync)"
-	@echo "make outputs  re-execute every notebook in place (refresh stored outputs), then sync"
-	@echo "make lock     regenerate requirements.lock from pyproject.toml"
+	@echo "make book            build the Jupyter Book site into _build/html (from stored outputs)"
+	@echo "make test            book build, unit tests, pairing/hygiene checks, nbval over every notebook"
+	@echo "make test-unit       only the unit tests and checks (tests/), no notebook execution"
+	@echo "make test-notebooks  only nbval: re-execute every notebook and compare its stored outputs"
+	@echo "make book-only       rebuild the book without the setup step (needs .venv)"
+	@echo "make lab             JupyterLab at the repository root, opened on notebooks/ (pairing on)"
+	@echo "make sync            pair each .ipynb with its .py twin; refuses if both sides were edited"
+	@echo "                     (NB=notebooks/01_....ipynb for one; FROM=py or FROM=ipynb to choose)"
+	@echo "make outputs         sync, re-execute notebooks in place (NB=... for one), sync again"
+	@echo "make lock            regenerate requirements.lock from pyproject.toml"
 
 # The virtual environment, from the pinned lock; reinstalled when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -37,7 +41,8 @@ data: $(STAMP)
 	fi
 	$(BIN)/python -m tdnn.data
 
-book: setup
+# The book is built from the stored outputs: it needs the environment, not the data set.
+book: $(STAMP)
 	$(MAKE) --no-print-directory book-only
 
 book-only:
@@ -58,21 +63,29 @@ test-unit: setup
 test-notebooks: setup
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
+# Lab serves the repository root: jupytext's contents manager looks for jupytext.toml only inside
+# the folder Lab serves, and without it saving a notebook no longer updates its .py twin
+# (tests/test_lab_pairing.py). The file browser opens on notebooks/.
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ContentsManager.preferred_dir=notebooks
+
+# Pair notebooks with their .py twins by content, never by "newer file wins" (src/tdnn/_sync.py,
+# README "Working on a notebook"): the side edited since the last sync wins; if both sides were
+# edited, nothing is changed and the command fails. FROM=py or FROM=ipynb forces the direction.
+SYNC = $(BIN)/python -m tdnn._sync $(if $(FROM),--from $(FROM))
 
 sync: $(STAMP)
-	$(BIN)/jupytext --sync $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb)
+	$(SYNC) $(NB)
 
-# Re-execute notebooks in place (all, or NB=notebooks/01_....ipynb): pair first (the newer of
-# .ipynb/.py wins), execute, then pair again so the .py twin records the executed notebook.
+# Re-execute notebooks in place (all, or NB=notebooks/01_....ipynb): sync first (so that an edit
+# of the .py is what runs), execute, then record the pair as synced (execution changes only outputs).
 outputs: setup
+	$(SYNC) $(or $(NB),$(NOTEBOOKS))
 	for nb in $(or $(NB),$(NOTEBOOKS)); do \
 	  echo "executing $$nb"; \
-	  $(BIN)/jupytext --sync "$$nb" >/dev/null || exit 1; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
-	  $(BIN)/jupytext --sync "$$nb" >/dev/null; \
+	  $(BIN)/python -m tdnn._sync "$$nb" >/dev/null || exit 1; \
 	done
 
 lock:

@@ -14,3 +14,15 @@ NOTEBOOKS = ROOT / "notebooks"
 def notebook_paths() -> list[Path]:
     """Every stored notebook: the chapters and the exercises (never the book's build copies)."""
     return sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def make_dry_run(*targets: str) -> list[str]:
+    """The shell lines ``make -n TARGET...`` would run at the repository root (nothing is run)."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # not the outer make's flags
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", *targets], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()

@@ -317,6 +317,12 @@ def test_angle_between_bad_inputs():
         angle_between([1.0, 2.0], [np.nan, 1.0])
 
 
+@pytest.mark.parametrize("empty", [[], np.array([]), np.zeros((2, 0)), [np.zeros(0), np.zeros((0, 3))]])
+def test_angle_between_empty_vectors_names_the_arguments(empty):
+    with pytest.raises(ValueError, match="^u (must not be empty|and v must hold at least one value)"):
+        angle_between(empty, empty)
+
+
 def test_optimizer_clipping_needs_an_optimizer():
     with pytest.raises(TypeError, match="optimizer"):
         optimizer_clipping(object())

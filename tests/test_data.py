@@ -88,6 +88,58 @@ def test_env_var_dir_missing_files(tmp_path, monkeypatch) -> None:
         data.load_fashion_mnist(download=False)
 
 
+def _env_var_dir_errors(monkeypatch, *folders):
+    """The data errors with $TDNN_DATA_DIR set to each folder in turn."""
+    messages = []
+    for directory in folders:
+        monkeypatch.setenv("TDNN_DATA_DIR", str(directory))
+        data._load_raw.cache_clear()
+        with pytest.raises(DatasetError) as info:
+            data.load_fashion_mnist()
+        messages.append(str(info.value))
+    return messages
+
+
+def test_with_the_env_var_set_the_hint_does_not_advise_setting_it(tmp_path, monkeypatch, fake_dir) -> None:
+    folder, _ = fake_dir
+    (folder / FILES["test_labels"]).write_bytes(b"not gzip")
+    missing, corrupt = _env_var_dir_errors(monkeypatch, tmp_path / "nowhere", folder)
+    assert "lacks" in missing and "corrupt" in corrupt
+    for message in (missing, corrupt):
+        assert "$TDNN_DATA_DIR" in message and "unset TDNN_DATA_DIR" in message
+        assert "set TDNN_DATA_DIR=" not in message and "internet" not in message
+
+
+def test_without_the_env_var_the_hint_offers_every_fix(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("TDNN_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    with pytest.raises(DatasetError) as info:
+        data.load_fashion_mnist(download=False)
+    assert "set TDNN_DATA_DIR=" in str(info.value) and "internet" in str(info.value)
+
+
+def test_a_failed_download_keeps_its_cause(tmp_path, monkeypatch) -> None:
+    import urllib.error
+
+    from keras.src.utils import file_utils
+
+    def refuse(url, *args, **kwargs):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.delenv("TDNN_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    monkeypatch.setattr(file_utils, "urlretrieve", refuse)  # what Keras calls to download
+    with pytest.raises(DatasetError) as info:
+        data.load_fashion_mnist()
+    message = str(info.value)
+    assert "Connection refused" in message
+    assert "https://storage.googleapis.com/" in message  # the URL Keras tried
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert info.value.__cause__ is not None  # the traceback keeps the original error too
+
+
 def test_missing_everywhere_without_download(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("TDNN_DATA_DIR", raising=False)
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
@@ -172,8 +224,20 @@ def test_subset_first_and_seeded() -> None:
 
 def test_subset_bad_input() -> None:
     d = _toy()
-    with pytest.raises(ValueError, match="n must be <= 100"):
+    with pytest.raises(ValueError, match="^n_train must be <= 100"):
         data.subset(d, 1000)
+    with pytest.raises(ValueError, match="^n_train must be >= 1, got 0"):
+        data.subset(d, 0)
+    with pytest.raises(ValueError, match="^n_valid must be <= 20"):
+        data.subset(d, 10, 21)
+    with pytest.raises(TypeError, match="^n_test must be an integer"):
+        data.subset(d, 10, n_test=2.5)
+    with pytest.raises(ValueError, match="^seed must be >= 0, got -1"):
+        data.subset(d, 10, seed=-1)
+    with pytest.raises(ValueError, match="^seed must be >= 0, got -1"):
+        data.take(d.train, 5, seed=-1)
+    with pytest.raises(TypeError, match="^seed must be an integer"):
+        data.take(d.train, 5, seed="1")
     with pytest.raises(TypeError, match="data must be"):
         data.subset((1, 2), 10)
     with pytest.raises(TypeError, match="split must be"):

@@ -55,3 +55,12 @@ def test_lock_pins_every_declared_package() -> None:
     for name, spec in _pyproject().items():
         assert name in pins, f"{name} is declared in pyproject.toml but not pinned in requirements.lock (run `make lock`)"
         assert SpecifierSet(spec).contains(pins[name]), f"{name}=={pins[name]} in the lock violates {spec!r}"
+
+
+def test_license_is_an_spdx_string_and_setuptools_can_read_it() -> None:
+    # A TOML table (`license = {text = ...}`) makes setuptools >= 77 warn at every install.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "Apache-2.0"
+    setuptools = [r for r in pyproject["build-system"]["requires"] if _norm(r)[0] == "setuptools"]
+    assert len(setuptools) == 1 and "77.0" in SpecifierSet(_norm(setuptools[0])[1])  # PEP 639 support
+    assert "76.0" not in SpecifierSet(_norm(setuptools[0])[1])

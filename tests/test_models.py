@@ -45,7 +45,12 @@ def test_dropout_and_initializer_and_seed() -> None:
     [
         ({"hidden_units": 100}, TypeError, "hidden_units"),
         ({"hidden_units": [100, 0]}, ValueError, r"hidden_units\[1\]"),
-        ({"activation": "sigmoyd"}, ValueError, "activation"),
+        ({"activation": "sigmoyd"}, ValueError, "^activation 'sigmoyd' is not a Keras activation"),
+        ({"activation": 42}, TypeError, "^activation must be a Keras activation name.*got int 42"),
+        ({"output_activation": "softmaxx"}, ValueError, "^output_activation 'softmaxx' is not a Keras"),
+        ({"output_activation": 1.0}, TypeError, "^output_activation must be a Keras activation name"),
+        ({"hidden_units": np.array([[10, 10]])}, TypeError, "hidden_units"),
+        ({"hidden_units": np.array([10.0])}, TypeError, r"hidden_units\[0\] must be an integer"),
         ({"kernel_initializer": "he_nromal"}, ValueError, "kernel_initializer"),
         ({"batch_norm": "middle"}, ValueError, "batch_norm"),
         ({"dropout_rate": 1.0}, ValueError, "dropout_rate"),
@@ -56,6 +61,15 @@ def test_dropout_and_initializer_and_seed() -> None:
 def test_bad_arguments(kwargs, exc, match) -> None:
     with pytest.raises(exc, match=match):
         build_mlp(**kwargs)
+
+
+def test_hidden_units_from_numpy_and_activations_as_callables() -> None:
+    model = build_mlp(np.array([7, 5]), activation=keras.activations.elu, output_activation=None,
+                      input_shape=(3,))
+    assert [layer.units for layer in dense_layers(model)] == [7, 5, 10]
+    assert dense_layers(model)[0].activation is keras.activations.elu
+    model = build_mlp(np.full(2, 4, dtype=np.int64), input_shape=(3,), batch_norm="before")
+    assert [layer.units for layer in dense_layers(model)] == [4, 4, 10]
 
 
 def test_dense_layers_and_count_params_reject_non_models() -> None:

@@ -226,7 +226,7 @@ def angle_between(u: Grads, v: Grads) -> float:
     ``2·atan2(‖û − v̂‖, ‖û + v̂‖)`` with unit vectors ``û, v̂``, which stays accurate for nearly
     parallel vectors (``arccos`` of the cosine loses half the digits there); the vectors are
     computed in float64 and rescaled by their largest entry first, so tiny or huge vectors work
-    too. Raises ``ValueError`` if a vector is zero or not finite, or if the shapes differ.
+    too. Raises ``ValueError`` if a vector is empty, zero or not finite, or if the shapes differ.
     """
     a_list, _ = _split("u", u)
     b_list, _ = _split("v", v)
@@ -243,6 +243,8 @@ def angle_between(u: Grads, v: Grads) -> float:
         a_parts.append(a.astype(np.float64).ravel())
         b_parts.append(b.astype(np.float64).ravel())
     a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    if a.size == 0:
+        raise ValueError(f"u and v must hold at least one value, got empty vectors of shape {a.shape}")
     for name, x in (("u", a), ("v", b)):
         if not np.all(np.isfinite(x)):
             raise ValueError(f"{name} must be finite")

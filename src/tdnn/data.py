@@ -68,6 +68,17 @@ FIX_HINT = (
     f"{ENV_VAR}=/path/to/that/folder, or run once with internet so that Keras can download them."
 )
 
+FIX_HINT_ENV = (
+    f"To fix it, put the four original Fashion-MNIST .gz files ({', '.join(FILES.values())}) into "
+    f"${ENV_VAR}, or unset {ENV_VAR} to use the Debian/Ubuntu package "
+    "(`sudo apt-get install dataset-fashion-mnist`)."
+)
+
+
+def fix_hint() -> str:
+    """How to fix a data problem: with ``$TDNN_DATA_DIR`` set, it is the only place looked at."""
+    return FIX_HINT_ENV if os.environ.get(ENV_VAR) else FIX_HINT
+
 
 class DatasetError(RuntimeError):
     """Fashion-MNIST is missing, unreadable or corrupt. The message says how to fix it."""
@@ -100,24 +111,24 @@ def read_idx(path: str | os.PathLike[str]) -> tuple[np.ndarray, bytes]:
         with gzip.open(path, "rb") as f:
             payload = f.read()
     except FileNotFoundError:
-        raise DatasetError(f"Fashion-MNIST file {path.name} is missing from {path.parent}. {FIX_HINT}")
+        raise DatasetError(f"Fashion-MNIST file {path.name} is missing from {path.parent}. {fix_hint()}")
     except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(
             f"Fashion-MNIST file {path} is corrupt or truncated ({exc}). "
-            f"Delete it and reinstall it. {FIX_HINT}"
+            f"Delete it and reinstall it. {fix_hint()}"
         ) from None
     if len(payload) < 4 or payload[0] != 0 or payload[1] != 0 or payload[2] != 0x08:
-        raise DatasetError(f"{path} is not an unsigned-byte IDX file. {FIX_HINT}")
+        raise DatasetError(f"{path} is not an unsigned-byte IDX file. {fix_hint()}")
     ndim = payload[3]
     header = 4 + 4 * ndim
     if len(payload) < header:
-        raise DatasetError(f"{path} has a truncated IDX header. {FIX_HINT}")
+        raise DatasetError(f"{path} has a truncated IDX header. {fix_hint()}")
     shape = tuple(int(d) for d in np.frombuffer(payload, dtype=">u4", count=ndim, offset=4))
     size = int(np.prod(shape)) if shape else 0
     if len(payload) != header + size:
         raise DatasetError(
             f"{path} holds {len(payload) - header} data bytes but its header announces {size} "
-            f"(shape {shape}): the file is truncated or corrupt. {FIX_HINT}"
+            f"(shape {shape}): the file is truncated or corrupt. {fix_hint()}"
         )
     array = np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(shape)
     return array, payload
@@ -152,7 +163,7 @@ def _load_raw(directory: str, verify: bool) -> tuple[np.ndarray, ...]:
                 raise DatasetError(
                     f"Fashion-MNIST file {Path(directory) / name} failed its checksum "
                     f"(SHA-256 of the decompressed data is {digest[:12]}..., expected "
-                    f"{expected[:12]}...): it is corrupt or not the original. {FIX_HINT}"
+                    f"{expected[:12]}...): it is corrupt or not the original. {fix_hint()}"
                 )
         array.flags.writeable = False
         arrays.append(array)
@@ -165,11 +176,13 @@ def _download_with_keras() -> Path:
 
         keras.datasets.fashion_mnist.load_data()
     except Exception as exc:  # network errors come in many types
+        # Keep the cause: Keras' message names the URL and the reason ("Connection refused", ...).
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise DatasetError(
             "Fashion-MNIST was not found locally (looked in "
             + ", ".join(str(p) for _, p in candidate_dirs())
-            + f") and Keras could not download it ({type(exc).__name__}). {FIX_HINT}"
-        ) from None
+            + f") and Keras could not download it ({cause}). {fix_hint()}"
+        ) from exc
     return _keras_cache_dir()
 
 
@@ -181,14 +194,13 @@ def find_data_dir(download: bool = True) -> Path:
         if label.startswith("$"):
             missing = [n for n in FILES.values() if not (directory / n).is_file()]
             raise DatasetError(
-                f"${ENV_VAR} points to {directory}, which lacks {', '.join(missing)}. "
-                f"Put the four Fashion-MNIST .gz files there, or unset {ENV_VAR}. {FIX_HINT}"
+                f"${ENV_VAR} points to {directory}, which lacks {', '.join(missing)}. {fix_hint()}"
             )
     if not download:
         raise DatasetError(
             "Fashion-MNIST was not found in "
             + ", ".join(str(p) for _, p in candidate_dirs())
-            + f". {FIX_HINT}"
+            + f". {fix_hint()}"
         )
     return _download_with_keras()
 
@@ -209,7 +221,7 @@ def load_fashion_mnist(
     directory = find_data_dir(download=download)
     train_x, train_y, test_x, test_y = _load_raw(str(directory), bool(verify))
     if train_x.shape[0] != train_y.shape[0] or test_x.shape[0] != test_y.shape[0]:
-        raise DatasetError(f"Images and labels in {directory} do not have the same length. {FIX_HINT}")
+        raise DatasetError(f"Images and labels in {directory} do not have the same length. {fix_hint()}")
     if n_valid >= train_x.shape[0]:
         raise ValueError(f"n_valid must be < {train_x.shape[0]} (the training set size), got {n_valid}")
 
@@ -224,17 +236,29 @@ def load_fashion_mnist(
     )
 
 
-def take(split: Split, n: int, *, seed: int | None = None) -> Split:
-    """The first ``n`` examples of ``split`` (``seed=None``), or ``n`` drawn without replacement."""
-    if not isinstance(split, Split):
-        raise TypeError(f"split must be a tdnn.data.Split, got {type(split).__name__}")
-    n = check_int("n", n, min_value=1)
+def _check_n(name: str, n: int, split: Split) -> int:
+    n = check_int(name, n, min_value=1)
     if n > len(split.y):
-        raise ValueError(f"n must be <= {len(split.y)} (the split's size), got {n}")
+        raise ValueError(f"{name} must be <= {len(split.y)} (the split's size), got {n}")
+    return n
+
+
+def _draw(split: Split, n: int, seed: int | None) -> Split:
     if seed is None:
         return Split(split.x[:n], split.y[:n])
-    idx = np.sort(np.random.default_rng(check_int("seed", seed)).choice(len(split.y), n, replace=False))
+    idx = np.sort(np.random.default_rng(seed).choice(len(split.y), n, replace=False))
     return Split(split.x[idx], split.y[idx])
+
+
+def take(split: Split, n: int, *, seed: int | None = None) -> Split:
+    """The first ``n`` examples of ``split`` (``seed=None``), or ``n`` drawn without replacement.
+
+    ``seed`` is a non-negative integer (NumPy's ``default_rng`` seed).
+    """
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a tdnn.data.Split, got {type(split).__name__}")
+    n = _check_n("n", n, split)
+    return _draw(split, n, None if seed is None else check_int("seed", seed, min_value=0))
 
 
 def subset(
@@ -251,11 +275,17 @@ def subset(
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a tdnn.data.Dataset, got {type(data).__name__}")
+    if seed is not None:
+        seed = check_int("seed", seed, min_value=0)
+    sizes = {"n_train": n_train, "n_valid": n_valid, "n_test": n_test}
+    for (name, n), split in zip(sizes.items(), data):  # check all before drawing anything
+        if n is not None:
+            _check_n(name, n, split)
 
     def pick(split: Split, n: int | None, offset: int) -> Split:
         if n is None:
             return split
-        return take(split, n, seed=None if seed is None else seed + offset)
+        return _draw(split, int(n), None if seed is None else seed + offset)
 
     return Dataset(pick(data.train, n_train, 0), pick(data.valid, n_valid, 1), pick(data.test, n_test, 2))
 

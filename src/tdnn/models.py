@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_choice, check_float, check_int
 
@@ -15,12 +17,29 @@ BN_PLACEMENTS = (None, "before", "after")
 
 
 def _check_units(hidden_units: Any) -> list[int]:
-    if isinstance(hidden_units, (int, str, bytes)) or not isinstance(hidden_units, Sequence):
+    is_vector = isinstance(hidden_units, np.ndarray) and hidden_units.ndim == 1
+    if not is_vector and (isinstance(hidden_units, (str, bytes)) or not isinstance(hidden_units, Sequence)):
         raise TypeError(
             "hidden_units must be a sequence of layer widths such as (300, 100) or [100] * 20, "
             f"got {hidden_units!r}"
         )
     return [check_int(f"hidden_units[{i}]", u, min_value=1) for i, u in enumerate(hidden_units)]
+
+
+def _check_activation(name: str, activation: Any) -> Any:
+    """A Keras activation name, a callable (function or layer) or None (linear); else raise naming it."""
+    if activation is None or (callable(activation) and not isinstance(activation, str)):
+        return activation
+    if not isinstance(activation, str):
+        raise TypeError(
+            f"{name} must be a Keras activation name such as 'relu', a callable or None, "
+            f"got {type(activation).__name__} {activation!r}"
+        )
+    try:
+        keras.activations.get(activation)
+    except ValueError:
+        raise ValueError(f"{name} {activation!r} is not a Keras activation name") from None
+    return activation
 
 
 def layer_initializer(initializer: Any, index: int) -> Any:
@@ -42,7 +61,7 @@ def layer_initializer(initializer: Any, index: int) -> Any:
 
 
 def build_mlp(
-    hidden_units: Sequence[int] = (300, 100),
+    hidden_units: Sequence[int] | np.ndarray = (300, 100),
     *,
     activation: str | Any = "relu",
     kernel_initializer: str | Any = "glorot_uniform",
@@ -50,15 +69,15 @@ def build_mlp(
     dropout_rate: float = 0.0,
     input_shape: Sequence[int] = (28, 28),
     n_outputs: int = 10,
-    output_activation: str | None = "softmax",
+    output_activation: str | Any | None = "softmax",
     seed: int | None = None,
     name: str | None = None,
 ) -> keras.Sequential:
     """The chapter's MLP: ``Input -> Flatten -> [Dense (+BN) (+Dropout)] * len(hidden_units) -> Dense``.
 
     Args:
-        hidden_units: width of each hidden layer; ``(300, 100)`` is the book's Fashion-MNIST MLP,
-            ``[100] * 20`` a deep stack.
+        hidden_units: width of each hidden layer (a sequence or a 1-D NumPy array of integers);
+            ``(300, 100)`` is the book's Fashion-MNIST MLP, ``[100] * 20`` a deep stack.
         activation: hidden activation (a Keras name such as ``"relu"``, ``"selu"``, ``"sigmoid"``, or a
             callable/layer).
         kernel_initializer: a Keras initializer name or instance (``"he_normal"``, ...). An instance
@@ -83,11 +102,8 @@ def build_mlp(
     input_shape = tuple(check_int(f"input_shape[{i}]", d, min_value=1) for i, d in enumerate(input_shape))
     if not input_shape:
         raise ValueError("input_shape must have at least one dimension")
-    if isinstance(activation, str):
-        try:
-            keras.activations.get(activation)
-        except ValueError:
-            raise ValueError(f"activation {activation!r} is not a Keras activation name") from None
+    _check_activation("activation", activation)
+    _check_activation("output_activation", output_activation)
     if isinstance(kernel_initializer, str):
         try:
             keras.initializers.get(kernel_initializer)

@@ -68,6 +68,45 @@ def _as_xy(name: str, data: Any) -> tuple[Any, Any]:
     raise TypeError(f"{name} must be an (x, y) pair such as data.train, got {type(data).__name__}")
 
 
+SPARSE_LOSSES = ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
+
+
+def _is_sparse_categorical(loss: Any) -> bool:
+    """A loss that takes class indices as labels (and ignores none of them: ``ignore_class``)."""
+    if isinstance(loss, str):
+        return loss in SPARSE_LOSSES
+    if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+        return loss.get_config().get("ignore_class") is None
+    return loss is keras.losses.sparse_categorical_crossentropy
+
+
+def _n_classes(model: keras.Model) -> int | None:
+    try:
+        shape = model.outputs[0].shape if model.outputs else None
+    except (AttributeError, ValueError):  # a subclassed model that is not built yet
+        return None
+    return int(shape[-1]) if shape is not None and shape[-1] is not None else None
+
+
+def _check_labels(name: str, y: Any, n_classes: int | None) -> None:
+    """Sparse class labels must be integers in [0, n_classes): say so before TensorFlow does.
+
+    ``n_classes=None`` (a model whose output width is not known yet) checks ``>= 0`` only.
+    """
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "iuf" or labels.size == 0:
+        return
+    interval = f"[0, {n_classes})" if n_classes is not None else "[0, n_outputs)"
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        raise ValueError(f"{name} labels must be whole class indices in {interval}, got non-integers")
+    low, high = labels.min(), labels.max()
+    if low < 0 or (n_classes is not None and high >= n_classes):
+        model = f" for a model with {n_classes} outputs" if n_classes is not None else ""
+        raise ValueError(
+            f"{name} labels must be class indices in {interval}{model}, got labels from {low:g} to {high:g}"
+        )
+
+
 def make_optimizer(optimizer: str | keras.optimizers.Optimizer, learning_rate: float | None = None) -> Any:
     """A Keras optimizer from a name (``"sgd"``, ``"adam"``, ...) and an optional ``learning_rate``."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -96,7 +135,7 @@ def fit(
     optimizer: str | keras.optimizers.Optimizer | None = None,
     learning_rate: float | None = None,
     loss: str | Any = "sparse_categorical_crossentropy",
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: str | Sequence[str] = ("accuracy",),
     callbacks: Iterable[keras.callbacks.Callback] = (),
     seed: int | None = None,
 ) -> pd.DataFrame:
@@ -108,6 +147,9 @@ def fit(
         train, valid: ``(x, y)`` pairs (a :class:`tdnn.data.Split` works).
         epochs, batch_size: as in ``model.fit``.
         optimizer, learning_rate: a Keras optimizer name or instance; ``learning_rate`` only with a name.
+        loss, metrics: as in ``model.compile``; ``metrics`` is a name (``"accuracy"``) or a list.
+            With a sparse categorical loss (the default), the labels must be class indices in
+            ``[0, n_outputs)``: anything else raises ``ValueError`` before training starts.
         seed: if given, reseeds everything before training (shuffling, dropout).
 
     Returns:
@@ -125,11 +167,19 @@ def fit(
     for cb in callbacks:
         if not isinstance(cb, keras.callbacks.Callback):
             raise TypeError(f"callbacks must hold keras.callbacks.Callback instances, got {type(cb).__name__}")
-    if optimizer is not None or not getattr(model, "compiled", False) or model.optimizer is None:
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    compile_here = optimizer is not None or not getattr(model, "compiled", False) or model.optimizer is None
+    if not compile_here and learning_rate is not None:
+        raise ValueError("learning_rate needs an optimizer name: the model is already compiled")
+    if _is_sparse_categorical(loss if compile_here else model.loss):
+        n_classes = _n_classes(model)
+        _check_labels("train", y, n_classes)
+        if validation_data is not None:
+            _check_labels("valid", validation_data[1], n_classes)
+    if compile_here:
         opt = make_optimizer(optimizer or "sgd", learning_rate)
         model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
-    elif learning_rate is not None:
-        raise ValueError("learning_rate needs an optimizer name: the model is already compiled")
     if seed is not None:
         keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
     timer = _EpochTimer()
