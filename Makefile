@@ -66,8 +66,10 @@ test-notebooks: setup
 # Lab serves the repository root: jupytext's contents manager looks for jupytext.toml only inside
 # the folder Lab serves, and without it saving a notebook no longer updates its .py twin
 # (tests/test_lab_pairing.py). The file browser opens on notebooks/.
+# Jupyter refuses to run as root without --allow-root (containers, CI machines): pass it only then.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ContentsManager.preferred_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ContentsManager.preferred_dir=notebooks $(ROOT_FLAG)
 
 # Pair notebooks with their .py twins by content, never by "newer file wins" (src/tdnn/_sync.py,
 # README "Working on a notebook"): the side edited since the last sync wins; if both sides were
