@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs lock clean
+EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb))
+
+.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs student lock clean
 
 help:
 	@echo "make book     build the Jupyter Book site into _build/html (from stored outputs)"
@@ -15,6 +17,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make sync     re-pair every notebook with its py:percent twin (jupytext --sync)"
 	@echo "make outputs  re-execute every notebook in place (refresh stored outputs), then sync"
+	@echo "make student  otter assign every exercise notebook: dist/student/ (hand out) + dist/autograder/"
 	@echo "make lock     regenerate requirements.lock from pyproject.toml"
 
 # The virtual environment, from the pinned lock; reinstalled when the lock or pyproject changes.
@@ -74,6 +77,20 @@ outputs: setup
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
 	  $(BIN)/jupytext --sync "$$nb" >/dev/null; \
 	done
+
+# Graded assignments (otter-grader): each teacher notebook in notebooks/exercises/ becomes a student
+# notebook (solutions and hidden tests stripped, outputs cleared) and an autograder zip for `otter run`.
+student: $(STAMP)
+	rm -rf dist/student dist/autograder dist/.otter
+	mkdir -p dist/student dist/autograder
+	for nb in $(EXERCISES); do \
+	  name=$$(basename "$$nb" .ipynb); \
+	  $(BIN)/otter assign "$$nb" "dist/.otter/$$name" || exit 1; \
+	  cp "dist/.otter/$$name/student/$$name.ipynb" dist/student/; \
+	  cp "dist/.otter/$$name/autograder/"*.zip "dist/autograder/$$name-autograder.zip"; \
+	done
+	rm -rf dist/.otter
+	@echo "Student notebooks in dist/student/, autograders in dist/autograder/ (grade: otter run -a ZIP SUBMISSION.ipynb)"
 
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
