@@ -21,8 +21,12 @@ from tdnn.optimizers import (
     RMSProp,
     keras_equivalent,
     keras_trajectory,
+    minimize,
     nesterov_book_step,
+    noisy_least_squares,
     numpy_trajectory,
+    quadratic_bowl,
+    rosenbrock,
 )
 
 STEPS = 25
@@ -163,7 +167,9 @@ def test_nadam_schedules():
     assert keras_form.mu(500) == pytest.approx(0.9, rel=1e-8)
     theta = np.ones(4)
     g = np.array([1.0, -1.0, 0.5, 2.0])
-    assert not np.allclose(keras_form.step(theta, g), paper.step(theta, g), rtol=0, atol=1e-7)
+    assert not np.allclose(
+        keras_form.step(theta, g), paper.step(theta, g), rtol=0, atol=1e-7
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -299,3 +305,72 @@ def test_importing_does_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------------
+# test problems and the driver
+
+
+def _finite_difference(f, theta, h=1e-6):
+    return np.array(
+        [(f(theta + h * e)[0] - f(theta - h * e)[0]) / (2 * h) for e in np.eye(len(theta))]
+    )
+
+
+@pytest.mark.parametrize(
+    "problem, theta",
+    [
+        (quadratic_bowl((1.0, 25.0)), np.array([-4.0, 1.0])),
+        (rosenbrock(), np.array([-1.5, 2.0])),
+        (rosenbrock(a=2.0, b=10.0), np.array([0.3, -0.7])),
+        (noisy_least_squares(n=50, d=4, seed=1)[1], np.array([0.1, -0.2, 0.3, 0.0])),
+    ],
+)
+def test_problem_gradients_match_finite_differences(problem, theta):
+    np.testing.assert_allclose(
+        problem(theta)[1], _finite_difference(problem, theta), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_problem_minima():
+    assert quadratic_bowl((1.0, 25.0))(np.zeros(2)) == (0.0, pytest.approx(np.zeros(2)))
+    loss, grad = rosenbrock()(np.ones(2))
+    assert loss == 0.0 and np.all(grad == 0)
+
+
+def test_noisy_least_squares_batches_cover_each_epoch_and_are_seeded():
+    batch, full = noisy_least_squares(n=96, d=3, batch_size=32, seed=5)
+    theta = np.array([0.5, -1.0, 2.0])
+    full_loss = full(theta)[0]
+    epoch_mean = np.mean(
+        [batch(theta, step)[0] for step in range(3)]
+    )  # 3 batches = 1 epoch
+    assert epoch_mean == pytest.approx(full_loss, rel=1e-12)
+    again, _ = noisy_least_squares(n=96, d=3, batch_size=32, seed=5)
+    assert again(theta, 4)[0] == batch(theta, 4)[0]
+    assert batch(theta, 4)[0] != batch(theta, 1)[0]  # a new permutation in the second epoch
+
+
+def test_minimize_returns_path_and_losses_and_stops_at_divergence():
+    path, losses = minimize(SGD(0.01), quadratic_bowl((1.0, 25.0)), [-4.0, 1.0], 50)
+    assert path.shape == (51, 2) and losses.shape == (51,)
+    assert losses[-1] < losses[0]
+    path, losses = minimize(SGD(1.0), quadratic_bowl((1.0, 25.0)), [-4.0, 1.0], 1000)
+    assert len(path) == len(losses) < 1001 and not np.isfinite(losses[-1])
+
+
+@pytest.mark.parametrize(
+    "make, error",
+    [
+        (lambda: quadratic_bowl((1.0, -1.0)), ValueError),
+        (lambda: rosenbrock(b=0), ValueError),
+        (lambda: noisy_least_squares(n=1), ValueError),
+        (lambda: noisy_least_squares(condition=0.5), ValueError),
+        (lambda: minimize(SGD(0.1), quadratic_bowl(), [0.0, 0.0], -1), ValueError),
+        (lambda: minimize("sgd", quadratic_bowl(), [0.0, 0.0], 1), TypeError),
+        (lambda: minimize(SGD(0.1), "f", [0.0, 0.0], 1), TypeError),
+    ],
+)
+def test_problem_bad_input(make, error):
+    with pytest.raises(error):
+        make()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tdnn._validate import check_float
+from tdnn._validate import check_float, check_int
 
 __all__ = [
     "Optimizer",
@@ -42,6 +42,10 @@ __all__ = [
     "keras_trajectory",
     "numpy_trajectory",
     "OPTIMIZERS",
+    "quadratic_bowl",
+    "rosenbrock",
+    "noisy_least_squares",
+    "minimize",
 ]
 
 
@@ -501,3 +505,111 @@ def numpy_trajectory(make: Any, thetas: Any, grads: Any) -> list[np.ndarray]:
         for i, (opt, g) in enumerate(zip(opts, step_grads)):
             path[i].append(opt.step(path[i][-1], g))
     return [np.stack(p) for p in path]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Test problems and a driver (the notebook's trajectories)
+
+LossAndGrad = Any  # callable (theta, step) -> (loss, gradient)
+
+
+def quadratic_bowl(curvatures: Any = (1.0, 25.0)) -> LossAndGrad:
+    """``f(θ) = ½ Σ λ_i θ_i²``, an elongated bowl when the curvatures ``λ_i`` differ (the book's
+    Figure 4-7 picture): minimum 0 at θ = 0; gradient descent is stable only for η < 2 / max λ."""
+    lam = _as_array("curvatures", curvatures).ravel()
+    if lam.size == 0 or np.any(lam <= 0) or not np.all(np.isfinite(lam)):
+        raise ValueError("curvatures must be positive and finite")
+
+    def loss_and_grad(theta: Any, step: int = 0) -> tuple[float, np.ndarray]:
+        theta = _as_array("theta", theta)
+        return 0.5 * float(np.sum(lam * theta**2)), lam * theta
+
+    return loss_and_grad
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> LossAndGrad:
+    """Rosenbrock's banana valley ``f(x, y) = (a − x)² + b (y − x²)²``: minimum 0 at ``(a, a²)``."""
+    a = check_float("a", a)
+    b = check_float("b", b, min_value=0.0, min_inclusive=False)
+
+    def loss_and_grad(theta: Any, step: int = 0) -> tuple[float, np.ndarray]:
+        x, y = _as_array("theta", theta)
+        loss = (a - x) ** 2 + b * (y - x**2) ** 2
+        grad = np.array([-2 * (a - x) - 4 * b * x * (y - x**2), 2 * b * (y - x**2)])
+        return float(loss), grad
+
+    return loss_and_grad
+
+
+def noisy_least_squares(
+    n: int = 1000,
+    d: int = 20,
+    *,
+    batch_size: int = 32,
+    condition: float = 100.0,
+    seed: int = 0,
+) -> tuple[LossAndGrad, LossAndGrad]:
+    """A small "network": a linear layer fitted by mini-batch MSE, on seeded synthetic data.
+
+    The features have variances spread geometrically over ``condition`` (an ill-conditioned
+    problem, like most networks') and the targets carry noise, so mini-batch gradients stay noisy
+    near the minimum. Returns ``(batch_loss_and_grad, full_loss_and_grad)``: the first uses the
+    mini-batch of ``step`` (a seeded permutation per epoch), the second the whole data set.
+    """
+    n = check_int("n", n, min_value=2)
+    d = check_int("d", d, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    condition = check_float("condition", condition, min_value=1.0)
+    seed = check_int("seed", seed, min_value=0)
+    rng = np.random.default_rng(seed)
+    scales = np.sqrt(np.geomspace(1.0, 1.0 / condition, d))
+    x = rng.standard_normal((n, d)) * scales
+    w_true = rng.standard_normal(d)
+    y = x @ w_true + 0.5 * rng.standard_normal(n)
+    per_epoch = max(1, n // batch_size)
+    orders: dict[int, np.ndarray] = {}
+
+    def _loss_grad(
+        xb: np.ndarray, yb: np.ndarray, theta: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        err = xb @ theta - yb
+        return float(np.mean(err**2)), 2 * xb.T @ err / len(yb)
+
+    def batch(theta: Any, step: int = 0) -> tuple[float, np.ndarray]:
+        epoch, i = divmod(int(step), per_epoch)
+        if epoch not in orders:
+            orders[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
+        idx = orders[epoch][i * batch_size : (i + 1) * batch_size]
+        return _loss_grad(x[idx], y[idx], _as_array("theta", theta))
+
+    def full(theta: Any, step: int = 0) -> tuple[float, np.ndarray]:
+        return _loss_grad(x, y, _as_array("theta", theta))
+
+    return batch, full
+
+
+def minimize(
+    optimizer: Optimizer, loss_and_grad: LossAndGrad, theta0: Any, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``steps`` updates of ``optimizer`` from ``theta0``; return the path ``(steps + 1, d)``
+    and the loss at each point of it (``inf`` once the loss overflows; the path then stops)."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a tdnn.optimizers.Optimizer, got {optimizer!r}")
+    if not callable(loss_and_grad):
+        raise TypeError(
+            "loss_and_grad must be a callable (theta, step) -> (loss, gradient)"
+        )
+    steps = check_int("steps", steps, min_value=0)
+    theta = _as_array("theta0", theta0)
+    path, losses = [theta], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(steps):
+            loss, grad = loss_and_grad(theta, step)
+            losses.append(loss)
+            if not np.isfinite(loss):
+                break
+            theta = optimizer.step(theta, grad)
+            path.append(theta)
+        if len(path) > len(losses):
+            losses.append(loss_and_grad(theta, steps)[0])
+    return np.stack(path), np.array(losses, dtype=np.float64)
