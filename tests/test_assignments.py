@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from tdnn.assignments import (
+    check_adam_step,
+    check_one_cycle_lr,
     check_batch_norm_forward,
     check_choice_answer,
     check_choice_format,
@@ -148,3 +150,78 @@ def test_clip_by_norm_hint_for_a_short_gradient() -> None:
         return g if n == 0 else g * c / n
 
     assert "left unchanged" in _hint(check_clip_by_norm, always_rescale)
+
+
+# ---------------------------------------------------------------- Adam and 1cycle
+def _adam(theta, grad, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+          bias_correction=True, square=True, sign=-1.0, t_offset=0):
+    m = beta_1 * m + (1 - beta_1) * grad
+    s = beta_2 * s + (1 - beta_2) * (grad * grad if square else grad)
+    t = t - t_offset
+    if bias_correction:
+        m_hat, s_hat = m / (1 - beta_1**t), s / (1 - beta_2**t)
+    else:
+        m_hat, s_hat = m, s
+    with np.errstate(all="ignore"):
+        return theta + sign * learning_rate * m_hat / (np.sqrt(s_hat) + epsilon), m, s
+
+
+def test_adam_step_right_answers_pass() -> None:
+    check_adam_step(_adam)
+
+    def book_epsilon_inside(theta, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon):
+        m = beta_1 * m + (1 - beta_1) * grad
+        s = beta_2 * s + (1 - beta_2) * grad**2
+        m_hat, s_hat = m / (1 - beta_1**t), s / (1 - beta_2**t)
+        return theta - learning_rate * m_hat / np.sqrt(s_hat + epsilon), m, s
+
+    check_adam_step(book_epsilon_inside)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"sign": 1.0}, "uphill"),
+        ({"bias_correction": False}, "bias corrections"),
+        ({"square": False}, "second moving average"),
+        ({"t_offset": 1}, "NaN or inf"),
+        ({"beta_1": 0.5}, "Eq. 11-9"),
+    ],
+)
+def test_adam_step_hints(kwargs, expected) -> None:
+    def wrong(theta, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon):
+        hp = dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        hp.update({k: v for k, v in kwargs.items() if k in hp})
+        rest = {k: v for k, v in kwargs.items() if k not in hp}
+        return _adam(theta, grad, m, s, t, **hp, **rest)
+
+    assert expected in _hint(check_adam_step, wrong)
+
+
+def test_adam_step_must_return_a_triple() -> None:
+    assert "tuple (theta, m, s)" in _hint(check_adam_step, lambda *a, **k: a[0])
+
+
+def _one_cycle(t, total_steps, max_lr, peak_shift=0, end_lr=None):
+    last_steps = total_steps // 10 + 1
+    half = (total_steps - last_steps) // 2 + peak_shift
+    start = max_lr / 10
+    end = start / 1000 if end_lr is None else end_lr
+    return float(np.interp(t, [0, half, 2 * half, total_steps], [start, max_lr, start, end]))
+
+
+def test_one_cycle_right_answer_passes() -> None:
+    check_one_cycle_lr(_one_cycle)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "expected"),
+    [
+        (lambda t, n, lr: _one_cycle(t, n, lr, peak_shift=3), "warm-up"),
+        (lambda t, n, lr: _one_cycle(t, n, lr, end_lr=0.0), "annihilation"),
+        (lambda t, n, lr: _one_cycle(t, n, lr) * (2 if t == 0 else 1), "start"),
+        (lambda t, n, lr: None, "must return a number"),
+    ],
+)
+def test_one_cycle_hints(wrong, expected) -> None:
+    assert expected in _hint(check_one_cycle_lr, wrong)

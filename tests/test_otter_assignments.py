@@ -75,9 +75,11 @@ def test_untouched_student_notebook_scores_near_zero(assigned) -> None:
 
 def _solution_fragments(teacher: Path) -> list[str]:
     """Lines of the teacher notebook that must not reach students: solution code, solution
-    Markdown and hidden tests."""
+    Markdown and hidden tests (lines the question itself states, such as a given formula, are not
+    solutions)."""
     nb = nbformat.read(teacher, as_version=4)
     fragments: list[str] = []
+    prompts: list[str] = []
     block: list[str] = []
     for cell in nb.cells:
         first = cell.source.strip().splitlines()[0].strip().lower() if cell.source.strip() else ""
@@ -104,7 +106,9 @@ def _solution_fragments(teacher: Path) -> list[str]:
                 fragments += [ln for ln in lines[1:] if not ln.startswith(("from ", "import "))]
         elif cell.cell_type == "markdown" and block and block[-1] == "solution":
             fragments += [ln for ln in lines if len(ln) > 20]
-    return fragments
+        elif cell.cell_type == "markdown":
+            prompts.append(cell.source)
+    return [f for f in fragments if not any(f in p for p in prompts)]
 
 
 def test_no_solution_or_hidden_test_leaks_to_students(assigned) -> None:

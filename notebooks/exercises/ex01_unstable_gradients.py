@@ -32,8 +32,8 @@
 # then run the `grader.check(...)` cell that follows: it checks the *format* of your answer (and,
 # for the coding questions, a first example). The full grading happens when you submit.
 #
-# Multiple-choice answers are letters given as strings, e.g. `q1 = "a"`; "select all that apply"
-# answers are sets of letters, e.g. `q3 = {"a", "c"}`.
+# Multiple-choice answers are letters given as strings, e.g. `qN = "c"`; "select all that apply"
+# answers are sets of letters, e.g. `qN = {"b", "d"}`.
 
 # %%
 from tdnn import setup_notebook
@@ -260,7 +260,7 @@ def he_normal_std(fan_in):
 # # BEGIN TESTS
 
 # %%
-np.isclose(he_normal_std(2), 1.0)
+bool(np.isclose(he_normal_std(2), 1.0))
 
 # %%
 # HIDDEN

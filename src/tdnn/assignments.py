@@ -24,14 +24,18 @@ import numpy as np
 from tdnn.batchnorm import batch_norm_train
 from tdnn.clipping import clip_by_norm
 from tdnn.initializers import he_variance
+from tdnn.optimizers import Adam
+from tdnn.schedules import one_cycle_schedule
 
 __all__ = [
+    "check_adam_step",
     "check_batch_norm_forward",
     "check_choice_answer",
     "check_choice_format",
     "check_clip_by_norm",
     "check_he_normal_std",
     "check_number",
+    "check_one_cycle_lr",
 ]
 
 
@@ -224,3 +228,107 @@ def check_clip_by_norm(clip_by_norm_fn: Callable[[Any, float], Any]) -> None:
         else:
             hint = "the clipped gradient should point the same way, with norm equal to the threshold."
         raise AssertionError(f"clip_by_norm(g, {c}) with ‖g‖ = {norm:.3g}: {hint}")
+
+
+def _adam_trajectory(step: Callable[..., Any], grads: np.ndarray, theta0: np.ndarray, **hp: float) -> list[np.ndarray]:
+    theta, m, s = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        result = _call("adam_step", step, theta, g.copy(), m, s, t, **hp)
+        if not (isinstance(result, tuple) and len(result) == 3):
+            raise AssertionError("adam_step must return a tuple (theta, m, s).")
+        theta, m, s = (np.asarray(r, dtype=np.float64) for r in result)
+        out.append(theta)
+    return out
+
+
+def _adam_variant(
+    theta0: np.ndarray, grads: np.ndarray, *, bias_correction: bool = True, square: bool = True, sign: float = -1.0
+) -> list[np.ndarray]:
+    """Common wrong versions of Adam, to recognise a mistake (lr 0.01, default betas, ε 1e-7)."""
+    theta, m, s = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        s = 0.999 * s + 0.001 * (g * g if square else g)
+        m_hat, s_hat = (m / (1 - 0.9**t), s / (1 - 0.999**t)) if bias_correction else (m, s)
+        with np.errstate(invalid="ignore"):
+            theta = theta + sign * 0.01 * m_hat / (np.sqrt(s_hat) + 1e-7)
+        out.append(theta)
+    return out
+
+
+def check_adam_step(adam_step: Callable[..., Any]) -> None:
+    """Check a student's ``adam_step(theta, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon)``.
+
+    One Adam update (Eq. 11-9) with bias correction, ``t`` counting from 1; returns the new
+    ``(theta, m, s)``. The reference is :class:`tdnn.optimizers.Adam` over several steps; where ε sits
+    (inside or outside the square root, scaled or not by the bias correction) does not matter at
+    the tolerance used, since ε only guards against a division by zero.
+    """
+    _require_callable("adam_step", adam_step)
+    rng = np.random.default_rng(7)
+    theta0 = rng.normal(size=(3, 2))
+    # gradients bounded away from 0, so that where ε sits changes nothing at this tolerance
+    grads = rng.choice([-1.0, 1.0], size=(6, 3, 2)) * rng.uniform(0.5, 2.0, size=(6, 3, 2))
+    hp = dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    got = _adam_trajectory(adam_step, grads, theta0, **hp)
+    reference = Adam(**hp)
+    want, theta = [], theta0.copy()
+    for g in grads:
+        theta = reference.step(theta, g)
+        want.append(theta)
+    def same(variant: list[np.ndarray]) -> bool:
+        return all(
+            a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+            for a, b in zip(got, variant)
+        )
+
+    if same(want):
+        return
+    if any(a.shape != b.shape for a, b in zip(got, want)):
+        hint = f"it returned theta of shape {got[0].shape} for parameters of shape {theta0.shape}."
+    elif same(_adam_variant(theta0, grads, sign=+1.0)):
+        hint = "the parameters move uphill: check the sign of the update."
+    elif same(_adam_variant(theta0, grads, bias_correction=False)):
+        hint = "the first steps are off, the later ones less so: look at the bias corrections."
+    elif same(_adam_variant(theta0, grads, square=False)):
+        hint = "look at what the second moving average accumulates."
+    elif not all(np.all(np.isfinite(a)) for a in got):
+        hint = "it produced NaN or inf; which step number does the first update use?"
+    else:
+        hint = (
+            "compare with Eq. 11-9 step by step: the two moving averages, their bias corrections "
+            "(which use t), then the update."
+        )
+    raise AssertionError(f"adam_step's parameters differ from Adam's: {hint}")
+
+
+def check_one_cycle_lr(one_cycle_lr: Callable[[int, int, float], float]) -> None:
+    """Check a student's ``one_cycle_lr(t, total_steps, max_lr)`` against
+    :func:`tdnn.schedules.one_cycle_schedule` with its default shape (the book's 1cycle):
+    ``start_lr = max_lr / 10``, ``last_steps = total_steps // 10 + 1``, peak at
+    ``h = (total_steps - last_steps) // 2``, back to ``start_lr`` at ``2h``, then down to
+    ``start_lr / 1000`` at ``total_steps``.
+    """
+    _require_callable("one_cycle_lr", one_cycle_lr)
+    for total_steps, max_lr in ((100, 0.1), (1000, 0.05), (37, 1.0)):
+        reference = one_cycle_schedule(total_steps, max_lr)
+        for t in range(total_steps + 1):
+            got = _as_float("one_cycle_lr", _call("one_cycle_lr", one_cycle_lr, t, total_steps, max_lr))
+            want = float(reference(t))
+            if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
+                continue
+            last_steps = total_steps // 10 + 1
+            half = (total_steps - last_steps) // 2
+            if t == 0:
+                hint = "the schedule does not start at the right learning rate."
+            elif t <= half:
+                hint = "the warm-up phase (rising to max_lr) is off: where is the peak, and is the rise linear?"
+            elif t <= 2 * half:
+                hint = "the cool-down phase (back to the starting rate) is off."
+            else:
+                hint = "the final annihilation phase (the last steps) is off."
+            raise AssertionError(
+                f"one_cycle_lr(t={t}, total_steps={total_steps}, max_lr={max_lr}) returned {got:.6g}: {hint}"
+            )
