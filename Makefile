@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs lock clean
+EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb))
+
+.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs student lock clean
 
 help:
 	@echo "make book            build the Jupyter Book site into _build/html (from stored outputs)"
@@ -19,6 +21,7 @@ help:
 	@echo "make sync            pair each .ipynb with its .py twin; refuses if both sides were edited"
 	@echo "                     (NB=notebooks/01_....ipynb for one; FROM=py or FROM=ipynb to choose)"
 	@echo "make outputs         sync, re-execute notebooks in place (NB=... for one), sync again"
+	@echo "make student         otter assign every exercise: dist/student/ (hand out), dist/autograder/"
 	@echo "make lock            regenerate requirements.lock from pyproject.toml"
 
 # The virtual environment, from the pinned lock; reinstalled when the lock or pyproject changes.
@@ -89,6 +92,20 @@ outputs: setup
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
 	  $(BIN)/python -m tdnn._sync "$$nb" >/dev/null || exit 1; \
 	done
+
+# Graded assignments (otter-grader): each teacher notebook in notebooks/exercises/ becomes a student
+# notebook (solutions and hidden tests stripped, outputs cleared) and an autograder zip for `otter run`.
+student: $(STAMP)
+	rm -rf dist/student dist/autograder dist/.otter
+	mkdir -p dist/student dist/autograder
+	for nb in $(EXERCISES); do \
+	  name=$$(basename "$$nb" .ipynb); \
+	  $(BIN)/otter assign "$$nb" "dist/.otter/$$name" || exit 1; \
+	  cp "dist/.otter/$$name/student/$$name.ipynb" dist/student/; \
+	  cp "dist/.otter/$$name/autograder/"*.zip "dist/autograder/$$name-autograder.zip"; \
+	done
+	rm -rf dist/.otter
+	@echo "Student notebooks in dist/student/, autograders in dist/autograder/ (grade: otter run -a ZIP SUBMISSION.ipynb)"
 
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

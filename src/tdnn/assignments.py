@@ -1,0 +1,334 @@
+"""Checks for the graded exercises (``notebooks/exercises/``): compare a student's answer with
+``tdnn``'s reference and, when it is wrong, say what to look at, never what the answer is.
+
+Each ``check_*`` function returns ``None`` when the answer is right and raises ``AssertionError``
+with a hint otherwise, so that an otter-grader test case is one line::
+
+    from tdnn.assignments import check_he_normal_std
+    check_he_normal_std(he_normal_std)
+
+The hints recognise the usual mistakes (the variance instead of the standard deviation, fan-out
+instead of fan-in, the population variance in BN, forgetting ε, clipping a short gradient, ...).
+Multiple-choice answers are checked with :func:`check_choice_format` (public: only the format) and
+:func:`check_choice_answer` (hidden: right or wrong).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from tdnn.batchnorm import batch_norm_train
+from tdnn.clipping import clip_by_norm
+from tdnn.initializers import he_variance
+from tdnn.optimizers import Adam
+from tdnn.schedules import one_cycle_schedule
+
+__all__ = [
+    "check_adam_step",
+    "check_batch_norm_forward",
+    "check_choice_answer",
+    "check_choice_format",
+    "check_clip_by_norm",
+    "check_he_normal_std",
+    "check_number",
+    "check_one_cycle_lr",
+]
+
+
+def _require_callable(name: str, fn: Any) -> None:
+    if not callable(fn):
+        raise AssertionError(f"{name} must be a function; got {type(fn).__name__}. Define it with def.")
+
+
+def _call(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(f"{name} is not implemented yet: replace the `...` with your code.") from None
+    except Exception as exc:  # the student's code raised: say where, not how to fix it
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
+
+
+def _as_float(name: str, value: Any) -> float:
+    if value is None or value is Ellipsis:
+        raise AssertionError(f"{name} returned {value!r}: it must return a number.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{name} must return a number, got {type(value).__name__}.") from None
+
+
+def _normalize_choice(answer: Any) -> Any:
+    if isinstance(answer, str):
+        return answer.strip().lower()
+    if isinstance(answer, Iterable):
+        return frozenset(str(a).strip().lower() for a in answer)
+    return answer
+
+
+def check_choice_format(answer: Any, options: Iterable[str], *, multiple: bool = False) -> None:
+    """Public check of a multiple-choice answer's *format*: one option letter (or a set of them).
+
+    Says nothing about whether the answer is right.
+    """
+    options = [str(o).lower() for o in options]
+    if not options:
+        raise ValueError("options must not be empty")
+    if answer is None or answer is Ellipsis:
+        raise AssertionError("No answer yet: replace the `...` with your choice.")
+    given = _normalize_choice(answer)
+    if multiple:
+        if isinstance(given, str):
+            given = frozenset(given.replace(",", " ").split()) if given else frozenset()
+        if not isinstance(given, frozenset) or not given:
+            raise AssertionError(f"Answer with a set of letters, e.g. {{'{options[0]}', '{options[-1]}'}}.")
+        bad = sorted(given - set(options))
+        if bad:
+            raise AssertionError(f"{bad} are not options; choose among {options}.")
+        return
+    if not isinstance(given, str) or given not in options:
+        raise AssertionError(f"Answer with one letter among {options}, as a string such as '{options[0]}'.")
+
+
+def check_choice_answer(answer: Any, correct: str | Iterable[str], hint: str) -> None:
+    """Hidden check of a multiple-choice answer: right, or an ``AssertionError`` with ``hint``.
+
+    ``correct`` is one letter, or an iterable of letters for a "select all that apply" question
+    (then ``answer`` may be a set, a list, or a string such as ``"a, c"``).
+    """
+    if not isinstance(hint, str) or not hint.strip():
+        raise ValueError("hint must be a non-empty string")
+    if isinstance(correct, str):
+        ok = _normalize_choice(answer) == correct.strip().lower()
+    else:
+        given = _normalize_choice(answer)
+        if isinstance(given, str):
+            given = frozenset(given.replace(",", " ").split())
+        ok = given == frozenset(c.strip().lower() for c in correct)
+    if not ok:
+        raise AssertionError(f"Not quite. {hint.strip()}")
+
+
+def check_number(answer: Any, expected: float, *, rel_tol: float = 1e-2, hint: str) -> None:
+    """Hidden check of a numeric answer within a relative tolerance; the hint never gives the value."""
+    if not isinstance(hint, str) or not hint.strip():
+        raise ValueError("hint must be a non-empty string")
+    if not rel_tol > 0:
+        raise ValueError(f"rel_tol must be > 0, got {rel_tol!r}")
+    if answer is None or answer is Ellipsis:
+        raise AssertionError("No answer yet: replace the `...` with a number.")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise AssertionError(f"Your answer must be a number, got {type(answer).__name__}.") from None
+    if not math.isfinite(value) or not math.isclose(value, float(expected), rel_tol=rel_tol):
+        raise AssertionError(f"Not quite. {hint.strip()}")
+
+
+def check_he_normal_std(he_normal_std: Callable[[int], float]) -> None:
+    """Check a student's ``he_normal_std(fan_in)``: the σ of He initialization (Table 11-1).
+
+    The reference is :func:`tdnn.initializers.he_variance`; the book's normal distribution (not
+    Keras' truncated one) is meant.
+    """
+    _require_callable("he_normal_std", he_normal_std)
+    for fan_in in (1, 4, 100, 784, 1000):
+        got = _as_float("he_normal_std", _call("he_normal_std", he_normal_std, fan_in))
+        want = math.sqrt(he_variance(fan_in))
+        if math.isclose(got, want, rel_tol=1e-6):
+            continue
+        if math.isclose(got, he_variance(fan_in), rel_tol=1e-6):
+            hint = "that is the variance σ²; the function must return the standard deviation σ."
+        elif math.isclose(got, math.sqrt(1.0 / fan_in), rel_tol=1e-6):
+            hint = "that is LeCun's σ; He initialization is for ReLU, see Table 11-1."
+        elif math.isclose(got, want / 0.87962566103423978, rel_tol=1e-6):
+            hint = "that is Keras' truncated-normal parameter; the question asks for the weights' σ."
+        else:
+            hint = "compare with Table 11-1 (He initialization uses fan_in only)."
+        raise AssertionError(f"he_normal_std({fan_in}) returned {got:.6g}: {hint}")
+
+
+def check_batch_norm_forward(batch_norm_forward: Callable[..., Any]) -> None:
+    """Check a student's ``batch_norm_forward(x, gamma, beta, epsilon)``: Eq. 11-4 in training mode.
+
+    ``x`` has shape (batch, features); statistics are per feature over the batch, with the biased
+    (population) variance, as in the paper and in Keras. The reference is
+    :func:`tdnn.batchnorm.batch_norm_train`.
+    """
+    _require_callable("batch_norm_forward", batch_norm_forward)
+    rng = np.random.default_rng(11)
+    x = rng.normal(3.0, 2.0, size=(16, 5)) * np.array([1.0, 10.0, 0.1, 1.0, 5.0])
+    gamma = rng.uniform(0.5, 2.0, size=5)
+    beta = rng.normal(size=5)
+    epsilon = 1e-3
+    got = _call("batch_norm_forward", batch_norm_forward, x.copy(), gamma.copy(), beta.copy(), epsilon)
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError("batch_norm_forward must return an array of numbers.") from None
+    if got.shape != x.shape:
+        raise AssertionError(
+            f"batch_norm_forward returned shape {got.shape} for x of shape {x.shape}: the output "
+            "has one value per input value."
+        )
+    want, mean, var = batch_norm_train(x, gamma, beta, epsilon=epsilon)
+    if np.allclose(got, want, rtol=1e-6, atol=1e-9):
+        return
+    per_row = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(x.var(axis=1, keepdims=True) + epsilon)
+    unbiased = (x - mean) / np.sqrt(x.var(axis=0, ddof=1) + epsilon) * gamma + beta
+    no_eps = (x - mean) / np.sqrt(var) * gamma + beta
+    no_affine = (x - mean) / np.sqrt(var + epsilon)
+    if np.allclose(got, gamma * per_row + beta):
+        hint = "the statistics must be computed per feature over the batch (axis 0), not per instance."
+    elif np.allclose(got, unbiased):
+        hint = "Eq. 11-4 uses the biased variance (divide by m_B, not m_B − 1)."
+    elif np.allclose(got, no_eps, rtol=1e-6):
+        hint = "look at the denominator of step 3 again."
+    elif np.allclose(got, no_affine):
+        hint = "the normalized inputs still have to be rescaled and shifted (step 4)."
+    else:
+        hint = "follow the four steps of Eq. 11-4 one by one and print intermediate shapes."
+    raise AssertionError(f"batch_norm_forward's output differs from Eq. 11-4: {hint}")
+
+
+def check_clip_by_norm(clip_by_norm_fn: Callable[[Any, float], Any]) -> None:
+    """Check a student's ``clip_by_norm(g, c)``: rescale ``g`` to norm ``c`` only when it is longer.
+
+    The reference is :func:`tdnn.clipping.clip_by_norm` (the book's [0.9, 100.0] example included).
+    """
+    _require_callable("clip_by_norm", clip_by_norm_fn)
+    cases = [
+        (np.array([0.9, 100.0]), 1.0),
+        (np.array([0.3, -0.4]), 1.0),  # norm 0.5: unchanged
+        (np.array([[3.0, 4.0], [0.0, 12.0]]), 2.5),
+        (np.zeros(3), 1.0),
+    ]
+    for g, c in cases:
+        got = _call("clip_by_norm", clip_by_norm_fn, g.copy(), c)
+        try:
+            got = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise AssertionError("clip_by_norm must return an array of numbers.") from None
+        want = clip_by_norm(g, c)
+        if got.shape == g.shape and np.allclose(got, want, rtol=1e-6, atol=1e-12):
+            continue
+        norm = float(np.linalg.norm(g))
+        if got.shape != g.shape:
+            hint = f"it returned shape {got.shape} for a gradient of shape {g.shape}."
+        elif not np.all(np.isfinite(got)):
+            hint = "it returned NaN or inf; what happens when the gradient is all zeros?"
+        elif norm <= c:
+            hint = "a gradient shorter than the threshold must be left unchanged."
+        elif np.allclose(got, np.clip(g, -c, c)):
+            hint = "that is clipping by value; clipping by norm keeps the direction."
+        else:
+            hint = "the clipped gradient should point the same way, with norm equal to the threshold."
+        raise AssertionError(f"clip_by_norm(g, {c}) with ‖g‖ = {norm:.3g}: {hint}")
+
+
+def _adam_trajectory(step: Callable[..., Any], grads: np.ndarray, theta0: np.ndarray, **hp: float) -> list[np.ndarray]:
+    theta, m, s = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        result = _call("adam_step", step, theta, g.copy(), m, s, t, **hp)
+        if not (isinstance(result, tuple) and len(result) == 3):
+            raise AssertionError("adam_step must return a tuple (theta, m, s).")
+        theta, m, s = (np.asarray(r, dtype=np.float64) for r in result)
+        out.append(theta)
+    return out
+
+
+def _adam_variant(
+    theta0: np.ndarray, grads: np.ndarray, *, bias_correction: bool = True, square: bool = True, sign: float = -1.0
+) -> list[np.ndarray]:
+    """Common wrong versions of Adam, to recognise a mistake (lr 0.01, default betas, ε 1e-7)."""
+    theta, m, s = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        s = 0.999 * s + 0.001 * (g * g if square else g)
+        m_hat, s_hat = (m / (1 - 0.9**t), s / (1 - 0.999**t)) if bias_correction else (m, s)
+        with np.errstate(invalid="ignore"):
+            theta = theta + sign * 0.01 * m_hat / (np.sqrt(s_hat) + 1e-7)
+        out.append(theta)
+    return out
+
+
+def check_adam_step(adam_step: Callable[..., Any]) -> None:
+    """Check a student's ``adam_step(theta, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon)``.
+
+    One Adam update (Eq. 11-9) with bias correction, ``t`` counting from 1; returns the new
+    ``(theta, m, s)``. The reference is :class:`tdnn.optimizers.Adam` over several steps; where ε sits
+    (inside or outside the square root, scaled or not by the bias correction) does not matter at
+    the tolerance used, since ε only guards against a division by zero.
+    """
+    _require_callable("adam_step", adam_step)
+    rng = np.random.default_rng(7)
+    theta0 = rng.normal(size=(3, 2))
+    # gradients bounded away from 0, so that where ε sits changes nothing at this tolerance
+    grads = rng.choice([-1.0, 1.0], size=(6, 3, 2)) * rng.uniform(0.5, 2.0, size=(6, 3, 2))
+    hp = dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    got = _adam_trajectory(adam_step, grads, theta0, **hp)
+    reference = Adam(**hp)
+    want, theta = [], theta0.copy()
+    for g in grads:
+        theta = reference.step(theta, g)
+        want.append(theta)
+    def same(variant: list[np.ndarray]) -> bool:
+        return all(
+            a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+            for a, b in zip(got, variant)
+        )
+
+    if same(want):
+        return
+    if any(a.shape != b.shape for a, b in zip(got, want)):
+        hint = f"it returned theta of shape {got[0].shape} for parameters of shape {theta0.shape}."
+    elif same(_adam_variant(theta0, grads, sign=+1.0)):
+        hint = "the parameters move uphill: check the sign of the update."
+    elif same(_adam_variant(theta0, grads, bias_correction=False)):
+        hint = "the first steps are off, the later ones less so: look at the bias corrections."
+    elif same(_adam_variant(theta0, grads, square=False)):
+        hint = "look at what the second moving average accumulates."
+    elif not all(np.all(np.isfinite(a)) for a in got):
+        hint = "it produced NaN or inf; which step number does the first update use?"
+    else:
+        hint = (
+            "compare with Eq. 11-9 step by step: the two moving averages, their bias corrections "
+            "(which use t), then the update."
+        )
+    raise AssertionError(f"adam_step's parameters differ from Adam's: {hint}")
+
+
+def check_one_cycle_lr(one_cycle_lr: Callable[[int, int, float], float]) -> None:
+    """Check a student's ``one_cycle_lr(t, total_steps, max_lr)`` against
+    :func:`tdnn.schedules.one_cycle_schedule` with its default shape (the book's 1cycle):
+    ``start_lr = max_lr / 10``, ``last_steps = total_steps // 10 + 1``, peak at
+    ``h = (total_steps - last_steps) // 2``, back to ``start_lr`` at ``2h``, then down to
+    ``start_lr / 1000`` at ``total_steps``.
+    """
+    _require_callable("one_cycle_lr", one_cycle_lr)
+    for total_steps, max_lr in ((100, 0.1), (1000, 0.05), (37, 1.0)):
+        reference = one_cycle_schedule(total_steps, max_lr)
+        for t in range(total_steps + 1):
+            got = _as_float("one_cycle_lr", _call("one_cycle_lr", one_cycle_lr, t, total_steps, max_lr))
+            want = float(reference(t))
+            if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
+                continue
+            last_steps = total_steps // 10 + 1
+            half = (total_steps - last_steps) // 2
+            if t == 0:
+                hint = "the schedule does not start at the right learning rate."
+            elif t <= half:
+                hint = "the warm-up phase (rising to max_lr) is off: where is the peak, and is the rise linear?"
+            elif t <= 2 * half:
+                hint = "the cool-down phase (back to the starting rate) is off."
+            else:
+                hint = "the final annihilation phase (the last steps) is off."
+            raise AssertionError(
+                f"one_cycle_lr(t={t}, total_steps={total_steps}, max_lr={max_lr}) returned {got:.6g}: {hint}"
+            )
