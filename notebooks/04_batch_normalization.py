@@ -725,10 +725,10 @@ claim(
 # not the digits):
 #
 # * **Eager calls:** BN made inference of the 10-layer net slower, by at least 1.2× (checked; over
-#   our runs on two machines BN / no BN ranged 1.4 to 2.1×; BN / folded ranged 1.1 to 1.5×, so the
-#   last check only asks that folding helps: under heavy load the folded and plain nets, which have
-#   the same layers, timed up to about 12 % apart). Each of BN's 10 extra layers adds Python overhead and
-#   a pass over the activations.
+#   our runs on two machines BN / no BN ranged 1.4 to 2.1×; BN / folded ranged 1.1 to 1.5×, so
+#   the last check only asks that folding helps: under heavy load the folded and plain nets, which
+#   have the same layers, timed up to about 12 % apart). Each of BN's 10 extra layers adds Python
+#   overhead and a pass over the activations.
 # * **Compiled graph:** everything is several times faster, and the BN / no-BN ratio swung from run
 #   to run on this shared 2-core machine, sometimes to about 1×. That is too noisy to pin down here,
 #   so we check no figure: time it on a quiet machine before you count on one.
