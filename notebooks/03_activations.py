@@ -805,7 +805,7 @@ plt.show()
 # The per-epoch times above mix the activation with matrix products, data handling and other jobs on
 # this shared machine. Timing the activation alone on $4 \cdot 10^6$ numbers isolates it; we time it
 # inside a `tf.function` (a compiled graph, as during training: run eagerly, op-by-op overheads
-# dominate and distort the picture), call the eleven functions in turn for 20 rounds (so that a
+# dominate and distort the picture), call the eleven functions in turn for 50 rounds (so that a
 # change in the machine's load hits them alike) and keep each one's best time. Timings are measured
 # twice over: by the clock, and by the CPU's instruction set, which changes the elementwise kernels
 # TensorFlow uses. The cell after the table checks the lessons we draw.
@@ -832,7 +832,7 @@ compiled = {name: tf.function(f) for name, f in timed.items()}
 for f in compiled.values():
     f(x_big)  # trace and warm up
 seconds = dict.fromkeys(compiled, np.inf)
-for _ in range(20):
+for _ in range(50):
     for name, f in compiled.items():
         start = time.perf_counter()
         f(x_big)
@@ -851,26 +851,27 @@ ratio = {name: t / seconds["relu"] for name, t in seconds.items()}
 plain = [n for n in seconds if n not in ("gelu", "gelu (tanh approx.)", "z·σ(1.702 z)")]
 claim("exact GELU costs at least 2× ReLU", ratio["gelu"] >= 2, measured=ratio["gelu"])
 claim(
-    "exact GELU costs at least 1.3× each of the eight non-GELU activations",
-    all(seconds["gelu"] >= 1.3 * seconds[n] for n in plain),
+    "exact GELU costs more than each of the eight non-GELU activations",
+    all(seconds["gelu"] > seconds[n] for n in plain),
     measured={n: seconds["gelu"] / seconds[n] for n in plain},
 )
 claim(
-    "z·σ(1.702 z) is at least 1.3× cheaper than exact GELU",
-    seconds["gelu"] >= 1.3 * seconds["z·σ(1.702 z)"],
+    "z·σ(1.702 z) is at least 1.2× cheaper than exact GELU",
+    seconds["gelu"] >= 1.2 * seconds["z·σ(1.702 z)"],
     measured=seconds["gelu"] / seconds["z·σ(1.702 z)"],
 )
-claim("ELU costs more than ReLU", ratio["elu"] > 1, measured=ratio["elu"])
 
 # %% [markdown]
 # **Exact GELU is the expensive one**: in all our runs (two machines; default, AVX2 and SSE41
 # instruction sets; varying load) it took 4 to 17 times ReLU's time, and at least 1.5× as long as
-# any of the eight non-GELU functions; the checks ask for 2× and 1.3×. The book only says it is "a bit more
-# computationally intensive"; on this benchmark it is the costliest of the eleven by a clear margin.
-# $z\,\sigma(1.702 z)$ is clearly cheaper than exact GELU (1.7 to 2.9× in those runs; the check asks
-# for 1.3×), in line with the book's "much faster to compute". The tanh approximation was cheaper than exact GELU too in our runs, but by a smaller
-# margin that varied from run to run, so we do not check it. The book's "ELU is slower to compute
-# than ReLU" holds (checked), but the gap is modest next to exact GELU's. Everything else (leaky
+# any of the eight non-GELU functions; the checks ask for 2× and for "more". The book only says it
+# is "a bit more computationally intensive"; on this benchmark it is the costliest of the eleven by
+# a clear margin. $z\,\sigma(1.702 z)$ is clearly cheaper than exact GELU (1.7 to 2.9× in those
+# runs; the check asks for 1.2×), in line with the book's "much faster to compute". The tanh
+# approximation was cheaper than exact GELU too in our runs, but by a smaller margin that varied
+# from run to run, so we do not check it. The book's "ELU is slower to compute than ReLU" held in
+# most of our runs, but the gap is small enough that load from other programs can hide it (one
+# run under heavy load timed ELU below ReLU), so we do not check it either. Everything else (leaky
 # ReLU, tanh, sigmoid, SELU, Swish, Mish) stayed below exact GELU, and their order changed from run
 # to run and with the instruction set: for such simple elementwise operations, moving 16 MB in and
 # out of memory probably costs as much as the arithmetic. In an MLP the activation is only one part
