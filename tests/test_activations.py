@@ -65,7 +65,7 @@ CASES = {
         lambda x: keras.activations.elu(x, alpha=0.5),
         lambda z: A.elu(z, alpha=0.5),
         lambda z: A.elu_derivative(z, alpha=0.5),
-        False,  # Keras' tf.where(x > 0, ...) gives slope α at exactly 0; Eq. 11-2's z >= 0 branch gives 1
+        False,  # Keras' tf.where(x > 0, ...): slope α at 0; ELU's Eq. 11-2 (z >= 0 branch): 1
     ),
     "selu": (keras.activations.selu, A.selu, A.selu_derivative, True),
     "gelu (exact)": (keras.activations.gelu, A.gelu, A.gelu_derivative, True),
@@ -92,7 +92,7 @@ def test_reference_matches_keras_and_its_gradient(name: str) -> None:
 
 
 def test_elu_derivative_at_zero_follows_eq_11_2() -> None:
-    # Eq. 11-2 puts z = 0 in the linear branch: slope 1 whatever α (Keras' tf.where gives α there).
+    # ELU's Eq. 11-2 puts z = 0 in the linear branch: slope 1 whatever α (Keras' tf.where gives α there).
     assert A.elu_derivative(0.0, alpha=0.5) == 1.0
     assert A.elu_derivative(-1e-12, alpha=0.5) == pytest.approx(0.5)
 

@@ -1,4 +1,4 @@
-"""tdnn.batchnorm: Eq. 11-3 in NumPy against keras.layers.BatchNormalization, and BN folding."""
+"""tdnn.batchnorm: Eq. 11-4 in NumPy against keras.layers.BatchNormalization, and BN folding."""
 
 from __future__ import annotations
 

@@ -11,7 +11,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from tdnn.activations import (  # noqa: E402
+    elu_derivative,
+    gelu_derivative,
+    leaky_relu_derivative,
+    relu_derivative,
+    selu_derivative,
+    sigmoid_derivative,
+)
 from tdnn.plotting import (  # noqa: E402
+    break_at_jumps,
     plot_function,
     plot_learning_curves,
     plot_per_layer,
@@ -71,3 +80,56 @@ def test_with_derivatives() -> None:
         plot_with_derivatives({"f": np.square})
     with pytest.raises(ValueError, match="pairs"):
         plot_with_derivatives({})
+
+
+def _drawn_segments(line) -> np.ndarray:
+    """|Δy| of every segment a Line2D actually draws (segments touching a NaN are not drawn)."""
+    y = np.asarray(line.get_ydata(), dtype=float)
+    steps = np.abs(np.diff(y))
+    return steps[np.isfinite(steps)]
+
+
+@pytest.mark.parametrize(
+    ("derivative", "jump"),
+    [(relu_derivative, 1.0), (lambda z: leaky_relu_derivative(z, 0.2), 0.8), (selu_derivative, 0.7)],
+)
+def test_derivative_plots_leave_the_kink_open(derivative, jump) -> None:
+    """Issue #7: no vertical segment joins the one-sided limits at z = 0."""
+    z = np.linspace(-4, 4, 401)  # contains z = 0
+    _, right = plot_with_derivatives({"f": (np.abs, derivative)}, z=z)
+    line = right.lines[0]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert np.isnan(y).sum() == 1
+    assert _drawn_segments(line).max() < jump / 10
+    x = np.asarray(line.get_xdata(), dtype=float)
+    assert abs(x[np.isnan(y)][0]) == pytest.approx(0.01)  # between 0 and its grid neighbour
+
+
+@pytest.mark.parametrize("derivative", [sigmoid_derivative, gelu_derivative, elu_derivative, np.cos])
+def test_continuous_curves_are_not_broken(derivative) -> None:
+    z = np.linspace(-4, 4, 401)
+    ax = plot_function({"f'": derivative}, z=z)
+    assert not np.isnan(np.asarray(ax.lines[0].get_ydata(), dtype=float)).any()
+
+
+def test_break_at_jumps_on_a_step() -> None:
+    z = np.arange(6.0)
+    zz, yy = break_at_jumps(z, np.array([0, 0, 0, 2, 2, 2.0]))
+    np.testing.assert_array_equal(zz, [0, 1, 2, 2.5, 3, 4, 5])
+    np.testing.assert_array_equal(np.isnan(yy), [0, 0, 0, 1, 0, 0, 0])
+    zz, yy = break_at_jumps(z, z**2)
+    np.testing.assert_array_equal(zz, z)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"z": np.arange(3.0), "y": np.arange(4.0)}, "same length"),
+        ({"z": np.array([0.0, 2.0, 1.0]), "y": np.zeros(3)}, "increasing"),
+        ({"z": np.arange(3.0), "y": np.zeros(3), "factor": 1}, "factor"),
+        ({"z": np.arange(3.0), "y": np.zeros(3), "atol": -1}, "atol"),
+    ],
+)
+def test_break_at_jumps_validates(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        break_at_jumps(**kwargs)

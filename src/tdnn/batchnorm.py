@@ -1,6 +1,6 @@
-"""Batch Normalization (Ioffe & Szegedy, 2015; HOML ch. 11, "Batch Normalization", Eq. 11-3) in NumPy.
+"""Batch Normalization (Ioffe & Szegedy, 2015; HOML ch. 11, "Batch Normalization", Eq. 11-4) in NumPy.
 
-Equation 11-3, for a mini-batch :math:`B` of :math:`m_B` examples, feature by feature:
+Equation 11-4, for a mini-batch :math:`B` of :math:`m_B` examples, feature by feature:
 
 1. :math:`\\mu_B = \\frac{1}{m_B}\\sum_i x^{(i)}`
 2. :math:`\\sigma_B^2 = \\frac{1}{m_B}\\sum_i (x^{(i)} - \\mu_B)^2` (the *biased*, population variance)
@@ -125,7 +125,7 @@ def _check_epsilon(epsilon: Any) -> float:
 # pure functions
 # ----------------------------------------------------------------------------------------------
 def batch_moments(x: Any, *, axis: Axis = -1) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 1-2 of Eq. 11-3: the batch mean :math:`\\mu_B` and *biased* variance :math:`\\sigma_B^2`.
+    """Steps 1-2 of Eq. 11-4: the batch mean :math:`\\mu_B` and *biased* variance :math:`\\sigma_B^2`.
 
     Statistics are computed over every axis except the feature ``axis`` (an int, as in Keras, or a
     sequence of ints such as ``(1, 2)``: one statistic per pixel of 28×28 images). Returns two
@@ -149,7 +149,7 @@ def batch_norm(
     axis: Axis = -1,
     epsilon: float = 1e-3,
 ) -> np.ndarray:
-    """Steps 3-4 of Eq. 11-3 with given statistics: :math:`z = \\gamma \\otimes (x - \\mu)/\\sqrt{\\sigma^2 + \\varepsilon} + \\beta`.
+    """Steps 3-4 of Eq. 11-4 with given statistics: :math:`z = \\gamma \\otimes (x - \\mu)/\\sqrt{\\sigma^2 + \\varepsilon} + \\beta`.
 
     With the batch statistics this is training mode; with the moving averages, inference mode.
     ``mean``, ``variance``, ``gamma`` and ``beta`` have shape ``x.shape[axis]`` (scalars broadcast).
@@ -174,7 +174,7 @@ def batch_norm(
 def batch_norm_train(
     x: Any, gamma: Any = 1.0, beta: Any = 0.0, *, axis: Axis = -1, epsilon: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eq. 11-3 in training mode: normalize with the batch's own statistics.
+    """Eq. 11-4 in training mode: normalize with the batch's own statistics.
 
     Returns ``(z, mu_B, sigma2_B)`` so that the caller can update the moving averages.
     """
@@ -222,7 +222,7 @@ def moving_average_path(values: Any, momentum: float = 0.99, initial: Any = 0.0)
 class BatchNormReference:
     """A NumPy Batch Normalization layer that behaves like ``keras.layers.BatchNormalization``.
 
-    ``bn(x, training=True)`` normalizes with the batch statistics (Eq. 11-3) and updates
+    ``bn(x, training=True)`` normalizes with the batch statistics (Eq. 11-4) and updates
     ``moving_mean``/``moving_variance`` with the *biased* batch variance, as Keras does;
     ``bn(x, training=False)`` (the default, as in Keras) uses the moving averages and changes nothing.
     The parameters are created on the first call, with Keras' initial values (γ=1, β=0, moving mean

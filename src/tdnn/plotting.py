@@ -123,6 +123,38 @@ def plot_learning_curves(
     return axes
 
 
+def break_at_jumps(z: Any, y: Any, *, factor: float = 10.0, atol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN point wherever ``y`` jumps between two grid points, so a line plot shows the
+    one-sided limits of a discontinuity as two open ends instead of joining them with a vertical
+    segment (e.g. ReLU's derivative at z = 0).
+
+    A step ``y[i] -> y[i+1]`` counts as a jump when it exceeds ``atol`` and is more than ``factor``
+    times both neighbouring steps: a smooth curve sampled on a fine grid changes gradually, a jump
+    does not. ``z`` must be increasing. Returns the new ``(z, y)`` (float arrays, NaN rows added).
+    """
+    z = np.asarray(z, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if z.ndim != 1 or y.shape != z.shape:
+        raise ValueError(f"z and y must be 1-D arrays of the same length, got shapes {z.shape} and {y.shape}")
+    if z.size > 1 and not np.all(np.diff(z) > 0):
+        raise ValueError("z must be strictly increasing")
+    if not (isinstance(factor, (int, float)) and factor > 1):
+        raise ValueError(f"factor must be a number > 1, got {factor!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0):
+        raise ValueError(f"atol must be a number >= 0, got {atol!r}")
+    if z.size < 2:
+        return z, y
+    steps = np.abs(np.diff(y))
+    padded = np.concatenate([[0.0], steps, [0.0]])
+    neighbours = np.maximum(padded[:-2], padded[2:])
+    with np.errstate(invalid="ignore"):
+        jumps = np.flatnonzero((steps > atol) & (steps > factor * neighbours))
+    if jumps.size == 0:
+        return z, y
+    at = jumps + 1
+    return np.insert(z, at, (z[jumps] + z[at]) / 2), np.insert(y, at, np.nan)
+
+
 def plot_function(
     functions: Mapping[str, Callable[[np.ndarray], np.ndarray]],
     *,
@@ -132,7 +164,10 @@ def plot_function(
     xlabel: str = "z",
     ylabel: str = "",
 ) -> Any:
-    """Plot named functions of ``z`` (default: −5 to 5), e.g. an activation and its derivative."""
+    """Plot named functions of ``z`` (default: −5 to 5), e.g. an activation and its derivative.
+
+    Discontinuities (a derivative's jump at a kink) are left open: see :func:`break_at_jumps`.
+    """
     if not isinstance(functions, Mapping) or not functions:
         raise ValueError("functions must be a non-empty mapping of label -> callable")
     for label, f in functions.items():
@@ -143,7 +178,7 @@ def plot_function(
     if ax is None:
         _, ax = plt.subplots()
     for label, f in functions.items():
-        ax.plot(z, f(z), label=label)
+        ax.plot(*break_at_jumps(z, np.broadcast_to(f(z), z.shape)), label=label)
     ax.axhline(0, color="k", linewidth=0.6)
     ax.axvline(0, color="k", linewidth=0.6)
     ax.set_title(title)
@@ -161,7 +196,11 @@ def plot_with_derivatives(
     figsize: tuple[float, float] = (9, 3.8),
 ) -> Any:
     """Two panels: the functions of ``pairs`` (label -> ``(f, f')``) on the left, their derivatives
-    on the right, with one legend (on the left panel). Returns the two Axes."""
+    on the right, with one legend (on the left panel). Returns the two Axes.
+
+    A derivative that jumps at a kink (ReLU's, leaky ReLU's, SELU's at z = 0) is drawn as two
+    pieces with open ends, not joined by a vertical segment (:func:`break_at_jumps`).
+    """
     if not isinstance(pairs, Mapping) or not pairs:
         raise ValueError("pairs must be a non-empty mapping of label -> (function, derivative)")
     for label, pair in pairs.items():
