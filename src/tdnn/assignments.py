@@ -153,7 +153,8 @@ def check_he_normal_std(he_normal_std: Callable[[int], float]) -> None:
 
 
 def check_batch_norm_forward(batch_norm_forward: Callable[..., Any]) -> None:
-    """Check a student's ``batch_norm_forward(x, gamma, beta, epsilon)``: Eq. 11-4 in training mode.
+    """Check a student's ``batch_norm_forward(x, gamma, beta, epsilon)``: Batch Normalization
+    (Eq. 11-4) in training mode.
 
     ``x`` has shape (batch, features); statistics are per feature over the batch, with the biased
     (population) variance, as in the paper and in Keras. The reference is
