@@ -120,9 +120,8 @@ def rule_source(cls) -> str:
 
 for name, cls in OPTIMIZERS.items():
     if "_update" in vars(cls):
-        print(
-            f"# {name}{'' if cls.__base__.__name__ == 'Optimizer' else f' ({cls.__base__.__name__} state)'}"
-        )
+        base = cls.__base__.__name__
+        print(f"# {name}" + ("" if base == "Optimizer" else f" ({base} state)"))
         print(rule_source(cls))
 
 # %% [markdown]
@@ -211,9 +210,8 @@ for _ in range(100):
     shift_error.append(np.max(np.abs(keras_theta - (book_theta + beta * m))))
 print(f"largest |θ_keras − θ_book| over 100 steps:       {max(gap):.4f}")
 print(f"largest |θ_keras − (θ_book + β m)| over 100 steps: {max(shift_error):.1e}")
-print(
-    f"after 100 steps: loss {bowl(book_theta)[0]:.3e} (book), {bowl(keras_theta)[0]:.3e} (Keras)"
-)
+book_loss, keras_loss = bowl(book_theta)[0], bowl(keras_theta)[0]
+print(f"after 100 steps: loss {book_loss:.3e} (book), {keras_loss:.3e} (Keras)")
 
 # %% [markdown]
 # The stored parameters differ by up to 0.675 early on (when $\mathbf m$ is large), and by
@@ -257,9 +255,8 @@ for label, inside in [("Keras", False), ("book", True)]:
     paths[label], _ = minimize(
         Adam(learning_rate=0.3, epsilon_inside=inside), bowl, start, 100
     )
-print(
-    f"largest |θ_keras − θ_book| over 100 Adam steps: {np.max(np.abs(paths['Keras'] - paths['book'])):.1e}"
-)
+adam_gap = np.max(np.abs(paths["Keras"] - paths["book"]))
+print(f"largest |θ_keras − θ_book| over 100 Adam steps: {adam_gap:.1e}")
 
 # %% [markdown]
 # ### Nadam: a momentum schedule
@@ -343,7 +340,7 @@ def make_optimizers(lr_sgd, lr_adagrad, lr_rmsprop, lr_adam):
 
 
 def plot_paths(loss_and_grad, optimizers, start, steps, xlim, ylim, minimum, title, levels):
-    """Contours of the loss, and the path of each optimizer on it; return the final losses."""
+    """Contours of the loss and each optimizer's path on it; return the final losses."""
     xs, ys = np.linspace(*xlim, 300), np.linspace(*ylim, 300)
     z = np.array([[loss_and_grad(np.array([x, y]))[0] for x in xs] for y in ys])
     fig, ax = plt.subplots(figsize=(9.0, 5.2))
@@ -458,8 +455,9 @@ table
 adagrad = runs["AdaGrad"]["opt"]
 eff = 0.01 / np.sqrt(adagrad.s + adagrad.epsilon)
 print(
-    f"AdaGrad's effective learning rate after 3,000 steps: {eff.min():.1e} to {eff.max():.1e} "
-    f"per coordinate\n(it started at η/√0.1 = {0.01 / np.sqrt(0.1 + 1e-7):.3f})"
+    "AdaGrad's effective learning rate after 3,000 steps: "
+    f"{eff.min():.1e} to {eff.max():.1e} per coordinate\n"
+    f"(it started at η/√0.1 = {0.01 / np.sqrt(0.1 + 1e-7):.3f})"
 )
 
 # %% [markdown]

@@ -136,8 +136,8 @@ right.axvline(peak, color="0.6", lw=0.8, ls=":")
 fig.tight_layout()
 plt.show()
 print(
-    f"1cycle: peak {one_cycle(peak):g} at step {peak}, back to {one_cycle(2 * peak):g} at step "
-    f"{2 * peak}, {one_cycle(T):.0e} at step {T}"
+    f"1cycle: peak {one_cycle(peak):g} at step {peak}, "
+    f"back to {one_cycle(2 * peak):g} at step {2 * peak}, {one_cycle(T):.0e} at step {T}"
 )
 print(f"momentum {one_cycle_m(0):g} -> {one_cycle_m(peak):g} -> {one_cycle_m(2 * peak):g}")
 
@@ -173,17 +173,15 @@ pairs = {
 for name, (keras_fn, pure) in pairs.items():
     values = np.array([float(keras_fn(int(step))) for step in t])
     same = np.allclose(values, pure(t), rtol=1e-5, atol=0)
-    print(
-        f"{name:12s} Keras equals the pure function (to float32 rounding, rtol 1e-5): {same}"
-    )
+    note = "Keras equals the pure function (to float32 rounding, rtol 1e-5)"
+    print(f"{name:12s} {note}: {same}")
 unshifted = keras.optimizers.schedules.PiecewiseConstantDecay(
     [50, 150], [0.01, 0.005, 0.001]
 )
 book_fn = piecewise_constant_schedule([50, 150], [0.01, 0.005, 0.001])
 print("at steps 49, 50, 51:")
-print(
-    f"  unshifted PiecewiseConstantDecay {[round(float(unshifted(s)), 6) for s in (49, 50, 51)]}"
-)
+keras_values = [round(float(unshifted(s)), 6) for s in (49, 50, 51)]
+print(f"  unshifted PiecewiseConstantDecay {keras_values}")
 print(f"  the book's function              {[float(book_fn(s)) for s in (49, 50, 51)]}")
 
 # %% [markdown]
@@ -198,9 +196,8 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     legacy = keras.optimizers.SGD(learning_rate=0.01, decay=1e-4)
 print(f"warning: {caught[0].message}" if caught else "no warning")
-print(
-    f"learning rate after creation: {float(legacy.learning_rate):g} (constant: nothing decays)"
-)
+lr_now = float(legacy.learning_rate)
+print(f"learning rate after creation: {lr_now:g} (constant: nothing decays)")
 
 # %% [markdown]
 # The replacement is a schedule object: $\eta_0/(1 + \text{decay}\cdot t)$ is
@@ -215,8 +212,9 @@ replacement = keras.optimizers.SGD(learning_rate=inverse_time)
 steps_shown = [0, 1_000, 10_000, 100_000]
 print("   step   0.01/(1 + 1e-4 t)   InverseTimeDecay   power_schedule(0.01, s=1e4)")
 for s in steps_shown:
+    legacy_value, keras_value = 0.01 / (1 + 1e-4 * s), float(inverse_time(s))
     print(
-        f"{s:>7,}   {0.01 / (1 + 1e-4 * s):.4e}          {float(inverse_time(s)):.4e}         "
+        f"{s:>7,}   {legacy_value:.4e}          {keras_value:.4e}         "
         f"{power_schedule(0.01, 1e4)(s):.4e}"
     )
 
@@ -494,16 +492,20 @@ pd.DataFrame(cases, index=pd.Index(range(6), name="epoch")).assign(
 # %%
 intended = per_epoch(np.arange(6))
 bug, fixed, per_step = cases.values()
-print(
-    f"fit twice: the second call repeats the first one's rates: {np.allclose(bug[3:], bug[:3])}"
-)
-print(
-    f"initial_epoch=3: the intended rate in all 6 epochs: {np.allclose(fixed, intended, rtol=1e-6)}"
-)
 one_schedule = exponential_schedule(0.01, s=8)(4 * np.arange(6) + 3)
-print(
-    f"per-step object: one schedule over both calls (steps 3, 7, ..., 23): {np.allclose(per_step, one_schedule, rtol=1e-5)}"
-)
+checks = {
+    "fit twice: the second call repeats the first one's rates": np.allclose(
+        bug[3:], bug[:3]
+    ),
+    "initial_epoch=3: the intended rate in all 6 epochs": np.allclose(
+        fixed, intended, rtol=1e-6
+    ),
+    "per-step object: one schedule over both calls (steps 3, 7, ..., 23)": np.allclose(
+        per_step, one_schedule, rtol=1e-5
+    ),
+}
+for text, holds in checks.items():
+    print(f"{text}: {holds}")
 
 # %% [markdown]
 # The per-step object's value at the last step of epoch $e$ is $\eta_0\,0.1^{(4e+3)/8}$ rather than
