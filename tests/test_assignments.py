@@ -185,7 +185,7 @@ def test_adam_step_right_answers_pass() -> None:
         ({"bias_correction": False}, "bias corrections"),
         ({"square": False}, "second moving average"),
         ({"t_offset": 1}, "NaN or inf"),
-        ({"beta_1": 0.5}, "Eq. 11-9"),
+        ({"beta_1": 0.5}, "Adam's Eq. 11-9"),
     ],
 )
 def test_adam_step_hints(kwargs, expected) -> None:

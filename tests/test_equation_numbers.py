@@ -21,6 +21,11 @@ CONCEPTS = {
     "ELU": re.compile(r"(?<![A-Za-z])ELU"),
     "GELU": re.compile(r"GELU"),
     "Batch Normalization": re.compile(r"batch ?norm|\bBN\b", re.IGNORECASE),
+    "momentum optimization": re.compile(r"\bmomentum\b", re.IGNORECASE),
+    "Nesterov": re.compile(r"Nesterov|\bNAG\b"),
+    "AdaGrad": re.compile(r"AdaGrad", re.IGNORECASE),
+    "RMSProp": re.compile(r"RMSProp", re.IGNORECASE),
+    "Adam": re.compile(r"\bAdam\b"),
 }
 # The topic of a file whose lines name an equation without naming its concept.
 FILE_TOPICS = {

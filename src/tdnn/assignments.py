@@ -186,13 +186,13 @@ def check_batch_norm_forward(batch_norm_forward: Callable[..., Any]) -> None:
     if np.allclose(got, gamma * per_row + beta):
         hint = "the statistics must be computed per feature over the batch (axis 0), not per instance."
     elif np.allclose(got, unbiased):
-        hint = "Eq. 11-4 uses the biased variance (divide by m_B, not m_B − 1)."
+        hint = "Batch Normalization (Eq. 11-4) uses the biased variance (divide by m_B, not m_B − 1)."
     elif np.allclose(got, no_eps, rtol=1e-6):
         hint = "look at the denominator of step 3 again."
     elif np.allclose(got, no_affine):
         hint = "the normalized inputs still have to be rescaled and shifted (step 4)."
     else:
-        hint = "follow the four steps of Eq. 11-4 one by one and print intermediate shapes."
+        hint = "follow the four steps of Batch Normalization (Eq. 11-4) one by one; print the shapes."
     raise AssertionError(f"batch_norm_forward's output differs from Eq. 11-4: {hint}")
 
 
@@ -299,7 +299,7 @@ def check_adam_step(adam_step: Callable[..., Any]) -> None:
         hint = "it produced NaN or inf; which step number does the first update use?"
     else:
         hint = (
-            "compare with Eq. 11-9 step by step: the two moving averages, their bias corrections "
+            "compare with Adam's Eq. 11-9 step by step: the two moving averages, their bias corrections "
             "(which use t), then the update."
         )
     raise AssertionError(f"adam_step's parameters differ from Adam's: {hint}")

@@ -12,8 +12,9 @@ that they match ``keras.optimizers.*`` step for step (``tests/test_optimizers.py
 formula differs from the book's equation, the class docstring says how, and the book's form is
 available too (``Nesterov.lookahead`` + :func:`nesterov_book_step`, ``Adam(epsilon_inside=True)``,
 ``Nadam(momentum_schedule="paper"/"constant")``); ``notebooks/07_optimizers`` measures the size of each
-difference. The chapter's equations (3rd edition): momentum Eq. 11-5, Nesterov Eq. 11-6, AdaGrad
-Eq. 11-7, RMSProp Eq. 11-8, Adam Eq. 11-9; AdaMax, Nadam and AdamW are described in the text.
+difference. The chapter's equations (3rd edition): momentum Eq. 11-5, Nesterov Eq. 11-6,
+AdaGrad Eq. 11-7, RMSProp Eq. 11-8, Adam Eq. 11-9; AdaMax, Nadam and AdamW are described in the
+text.
 
 Everything is float64 NumPy: no TensorFlow import.
 """
@@ -158,8 +159,8 @@ class Momentum(Optimizer):
 class Nesterov(Momentum):
     """Nesterov accelerated gradient, in **Keras' form**; Keras ``SGD(momentum=β, nesterov=True)``.
 
-    The book (Eq. 11-6) measures the gradient at the look-ahead point: ``m ← β m − η ∇J(θ + β m)``,
-    ``θ ← θ + m``. Keras (like Sutskever et al., 2013, and Bengio et al., 2012) stores the look-ahead
+    The book's Nesterov (Eq. 11-6) measures the gradient at the look-ahead point:
+    ``m ← β m − η ∇J(θ + β m)``, ``θ ← θ + m``. Keras (like Sutskever et al., 2013, and Bengio et al., 2012) stores the look-ahead
     point itself, ``θ' = θ + β m``, and the gradient is taken there; the update becomes
     ``m ← β m − η ∇J(θ')``, ``θ' ← θ' + β m − η ∇J(θ')``. The two give the same sequence of
     gradients; the stored parameters differ by ``β m`` (:func:`nesterov_book_step` is the book's
@@ -176,7 +177,7 @@ class Nesterov(Momentum):
 def nesterov_book_step(
     theta: np.ndarray, m: np.ndarray, grad_fn: Any, learning_rate: float, momentum: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One step of the book's Eq. 11-6: ``m ← β m − η ∇J(θ + β m)``, ``θ ← θ + m``.
+    """One step of the book's Nesterov, Eq. 11-6: ``m ← β m − η ∇J(θ + β m)``, ``θ ← θ + m``.
 
     ``grad_fn(point)`` returns the gradient at ``point``. Returns ``(θ, m)``.
     """
