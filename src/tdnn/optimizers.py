@@ -258,7 +258,7 @@ class Adam(Optimizer):
     ``m ← β1 m − (1 − β1) ∇J`` and adds the step, the same thing with the sign flipped).
     Keras' update: ``θ ← θ − α_t m ⊘ (√s + ε)`` with ``α_t = η √(1 − β2^t) / (1 − β1^t)``. That is
     ``θ − η m̂ ⊘ (√ŝ + ε/√(1 − β2^t))``: ε is outside the square root and divided by the bias
-    correction. The book's Eq. 11-9 has ``θ − η m̂ ⊘ √(ŝ + ε)``: ``epsilon_inside=True`` gives it.
+    correction. The book's Adam (Eq. 11-9) has ``θ − η m̂ ⊘ √(ŝ + ε)``: ``epsilon_inside=True`` gives it.
     """
 
     name = "Adam"
@@ -292,7 +292,7 @@ class Adam(Optimizer):
         self._moments(grad)
         bc1 = 1 - self.beta_1**self.t
         bc2 = 1 - self.beta_2**self.t
-        if self.epsilon_inside:  # the book's Eq. 11-9
+        if self.epsilon_inside:  # the book's Adam, Eq. 11-9
             return theta - self.learning_rate * (self.m / bc1) / np.sqrt(
                 self.s / bc2 + self.epsilon
             )
