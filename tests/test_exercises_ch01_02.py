@@ -128,3 +128,29 @@ def test_ch2_ex1_adam_escapes_the_plateau_where_sgd_stalls():
     # training loss, 0.38-0.56 validation accuracy; after 5 epochs within 0.02 of He's accuracy)
     assert final["sgd"]["loss"] > 2.25 and final["sgd"]["val_accuracy"] < 0.2
     assert final["adam"]["loss"] < 2.1 and final["adam"]["val_accuracy"] > 0.25
+
+
+# --- chapter 1, exercise 3: section 4 with 3 hidden layers instead of 10 -------------------------
+
+
+def test_ch1_ex3_three_layers_move_every_layer_but_sigmoid_still_learns_slowly():
+    from tdnn.data import load_fashion_mnist, subset
+    from tdnn.diagnostics import kernel_snapshot, relative_weight_change
+    from tdnn.training import fit
+
+    small = subset(load_fashion_mnist(), n_train=8000, n_valid=2000)
+    lowest, final = {}, {}
+    for depth in (3, 10):
+        model = build_mlp([100] * depth, activation="sigmoid", kernel_initializer="glorot_normal",
+                          seed=42)
+        before = kernel_snapshot(model)
+        history = fit(model, small.train, valid=small.valid, epochs=3, batch_size=64,
+                      optimizer="sgd", learning_rate=0.01, seed=42)
+        lowest[depth] = relative_weight_change(before, model).min()
+        final[depth] = history.iloc[-1]
+    # the vanishing gradient is gone: the least-moved layer moves ≥ 1000× more than with 10 layers
+    # (measured after 10 epochs, 2 seeds: 1.8e-2 vs 1.5e-7 to 1.6e-7)
+    assert lowest[3] > 1000 * lowest[10]
+    # ... but plain SGD at 0.01 still barely moves the sigmoid network off chance in this budget
+    # (after 10 epochs, 2 seeds: loss 2.29, validation accuracy 0.18-0.20, against 0.81 for He + ReLU)
+    assert final[3]["loss"] > 2.0

@@ -33,13 +33,13 @@ Everything here is plain Python/NumPy: importing it does not import TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from tdnn._validate import check_choice, check_float, check_int
 
@@ -285,6 +285,13 @@ def table_11_1(fan_in: int | None = None, fan_out: int | None = None) -> pd.Data
 _HERMITE_POINTS = 200  # even: no node at z = 0, where ReLU's derivative is a convention
 
 
+@functools.lru_cache(maxsize=1)
+def _hermite_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and normalized weights of the probabilists' Gauss–Hermite rule (computed once)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE_POINTS)
+    return nodes, weights / weights.sum()
+
+
 def gaussian_expectation(f: Any, variance: float) -> float:
     """E[f(z)] for z ~ N(0, variance), by Gauss–Hermite quadrature (200 nodes, float64).
 
@@ -295,11 +302,11 @@ def gaussian_expectation(f: Any, variance: float) -> float:
     if not callable(f):
         raise TypeError(f"f must be a callable applied to a NumPy array, got {type(f).__name__}")
     variance = check_float("variance", variance, min_value=0.0)
-    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE_POINTS)
+    nodes, weights = _hermite_rule()
     values = np.asarray(f(math.sqrt(variance) * nodes), dtype=np.float64)
     if values.shape != nodes.shape:
         raise ValueError(f"f must return one value per input, got shape {values.shape}")
-    return float(np.dot(weights, values) / weights.sum())
+    return float(np.dot(weights, values))
 
 
 def mean_field(
