@@ -117,9 +117,11 @@ plt.show()
 # $\text{fan}_\text{out}$ terms of the layer above, so with independent weights of standard deviation
 # $\sigma_w$ the root mean square of $\delta$ is multiplied by about
 #
-# $$\text{gain} = \sqrt{\text{fan}_\text{out}}\;\sigma_w\,\sqrt{\mathbb E\bigl[\sigma'(z)^2\bigr]}
-# \;\approx\; \sqrt{\text{fan}_\text{out}}\;\sigma_w\,\mathbb E[\sigma'(z)]
-# \quad\text{(when } \sigma'(z) \text{ barely varies)}.$$
+# $$\begin{aligned}
+# \text{gain} &= \sqrt{\text{fan}_\text{out}}\;\sigma_w\,\sqrt{\mathbb E\bigl[\sigma'(z)^2\bigr]}\\
+# &\approx \sqrt{\text{fan}_\text{out}}\;\sigma_w\,\mathbb E[\sigma'(z)]
+# \quad\text{(when } \sigma'(z) \text{ barely varies).}
+# \end{aligned}$$
 #
 # The derivative term is at most $1/4$, but the weight term $\sqrt{\text{fan}_\text{out}}\,\sigma_w$
 # can be anything. Only when it is about 1 (weights of order $1/\sqrt{\text{fan}_\text{out}}$, which

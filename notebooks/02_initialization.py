@@ -86,8 +86,11 @@ print(
 # $\text{fan}_\text{out}\,\sigma^2$. Both gains equal 1 only if $\text{fan}_\text{in} = \text{fan}_\text{out}$;
 # Glorot and Bengio's compromise is **Eq. 11-1** (Glorot, or Xavier, initialization):
 #
-# $$\sigma^2 = \frac{1}{\text{fan}_\text{avg}}, \qquad \text{fan}_\text{avg} = \frac{\text{fan}_\text{in} + \text{fan}_\text{out}}{2},
-# \qquad\text{or uniform on } [-r, r] \text{ with } r = \sqrt{\frac{3}{\text{fan}_\text{avg}}}$$
+# $$\begin{aligned}
+# \sigma^2 &= \frac{1}{\text{fan}_\text{avg}}, \qquad
+# \text{fan}_\text{avg} = \frac{\text{fan}_\text{in} + \text{fan}_\text{out}}{2},\\
+# &\text{or uniform on } [-r, r] \text{ with } r = \sqrt{\frac{3}{\text{fan}_\text{avg}}}
+# \end{aligned}$$
 #
 # (the uniform distribution on $[-r, r]$ has variance $r^2/3$). Let's measure both gains on the
 # 784→300 layer with 1,000 standardized Fashion-MNIST images, for σ² from Glorot, He and LeCun.
@@ -192,8 +195,10 @@ pd.DataFrame(rows).T.round(5)
 # Cutting the tails shrinks the standard deviation: for $Z \sim \mathcal N(0, 1)$ restricted to
 # $[-b, b]$, with $\varphi$ the standard normal density and $\Phi$ its CDF,
 #
-# $$\operatorname{Var}(Z \mid |Z| \le b) = 1 - \frac{2b\,\varphi(b)}{\Phi(b) - \Phi(-b)},
-# \qquad \Phi(b) - \Phi(-b) = \operatorname{erf}(b/\sqrt 2).$$
+# $$\begin{aligned}
+# \operatorname{Var}(Z \mid |Z| \le b) &= 1 - \frac{2b\,\varphi(b)}{\Phi(b) - \Phi(-b)},\\
+# \Phi(b) - \Phi(-b) &= \operatorname{erf}(b/\sqrt 2).
+# \end{aligned}$$
 #
 # For $b = 2$ the standard deviation is about 0.8796, so Keras divides the σ it wants by that factor
 # before sampling (`stddev = math.sqrt(scale) / 0.87962566103423978` in `VarianceScaling.__call__`),
