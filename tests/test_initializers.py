@@ -223,6 +223,76 @@ def test_books_he_avg_init_uniform_limit():
     assert w.std() == pytest.approx(r / math.sqrt(3), rel=1e-2)
 
 
+# --- the variance argument layer by layer (mean_field) -------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(min_value=1e-3, max_value=1e3))
+def test_gaussian_expectation_of_moments(variance):
+    assert ti.gaussian_expectation(lambda z: np.ones_like(z), variance) == pytest.approx(1.0)
+    assert ti.gaussian_expectation(lambda z: z, variance) == pytest.approx(0.0, abs=1e-9 * variance)
+    assert ti.gaussian_expectation(lambda z: z**2, variance) == pytest.approx(variance, rel=1e-9)
+    assert ti.gaussian_expectation(lambda z: z**4, variance) == pytest.approx(3 * variance**2, rel=1e-9)
+
+
+def test_gaussian_expectation_matches_monte_carlo():
+    from tdnn.activations import sigmoid_derivative
+
+    z = np.random.default_rng(0).normal(0.0, math.sqrt(45.0), 2_000_000)
+    expected = np.mean(sigmoid_derivative(z) ** 2)
+    assert ti.gaussian_expectation(lambda v: sigmoid_derivative(v) ** 2, 45.0) == pytest.approx(expected, rel=1e-2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(min_value=0.2, max_value=5.0), st.integers(min_value=2, max_value=1000))
+def test_mean_field_relu_multiplies_the_variance_by_half_the_forward_gain(scale, fan):
+    # E[relu(z)^2] = Var[z] / 2 and E[relu'(z)^2] = 1/2 for z ~ N(0, v): He's argument
+    frame = ti.mean_field("relu", scale / fan, fan=fan, depth=6, first_variance=1.0)
+    assert np.allclose(frame["Var[z]"], (scale / 2) ** np.arange(6), rtol=1e-6)
+    assert np.allclose(frame["gain"], math.sqrt(scale / 2), rtol=1e-6)
+
+
+def test_mean_field_he_keeps_relu_variance_and_gain_at_one():
+    frame = ti.mean_field("relu", ti.he_variance(100), fan=100, depth=50, first_variance=0.4)
+    assert np.allclose(frame["Var[z]"], 0.4, rtol=1e-6)
+    assert np.allclose(frame["gain"], 1.0, rtol=1e-6)
+
+
+def test_mean_field_small_sigmoid_inputs_give_the_slope_one_quarter():
+    # σ(z) ≈ 1/2 + z/4 near 0: the per-layer gain is √(fan σ²) / 4, hence "4 times larger weights"
+    frame = ti.mean_field("sigmoid", 1e-8, fan=100, depth=1, first_variance=1e-8)
+    assert frame["gain"].iloc[0] == pytest.approx(math.sqrt(100 * 1e-8) / 4, rel=1e-6)
+    frame = ti.mean_field("tanh", 1e-8, fan=100, depth=1, first_variance=1e-8)
+    assert frame["gain"].iloc[0] == pytest.approx(math.sqrt(100 * 1e-8), rel=1e-6)
+
+
+def test_mean_field_sigmoid_with_standard_normal_weights_saturates_but_keeps_the_gain_near_one():
+    frame = ti.mean_field("sigmoid", 1.0, fan=100, depth=30, first_variance=150.0)
+    assert frame["Var[z]"].iloc[1:].between(30, 60).all()
+    assert frame["gain"].iloc[1:].between(0.9, 1.1).all()
+    glorot = ti.mean_field("sigmoid", 0.01, fan=100, depth=30, first_variance=0.35)
+    assert glorot["gain"].iloc[1:].between(0.22, 0.25).all()
+
+
+def test_mean_field_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="activation"):
+        ti.mean_field("sigmoidd", 0.01)
+    with pytest.raises(ValueError, match="weight_variance"):
+        ti.mean_field("sigmoid", 0.0)
+    with pytest.raises(ValueError, match="fan"):
+        ti.mean_field("sigmoid", 0.01, fan=0)
+    with pytest.raises(ValueError, match="depth"):
+        ti.mean_field("sigmoid", 0.01, depth=0)
+    with pytest.raises(ValueError, match="first_variance"):
+        ti.mean_field("sigmoid", 0.01, first_variance=-1.0)
+    with pytest.raises(TypeError, match="f must be"):
+        ti.gaussian_expectation(3.0, 1.0)
+    with pytest.raises(ValueError, match="variance"):
+        ti.gaussian_expectation(np.sin, -1.0)
+    with pytest.raises(ValueError, match="one value per input"):
+        ti.gaussian_expectation(lambda z: 1.0, 1.0)
+
+
 # --- bad inputs ---------------------------------------------------------------------------------
 
 

@@ -1,8 +1,15 @@
 """Looking inside a network: per-layer activation statistics, gradient norms and weight changes.
 
-These are the measurements behind Glorot & Bengio (2010), the paper that opens the chapter: with the
-logistic activation and N(0, 1) weights, the activations' variance grows layer after layer while the
-top layers saturate, and the gradients vanish on their way down to the lower layers.
+These are the measurements behind the chapter's opening story (HOML ch. 11, "The Vanishing/Exploding
+Gradients Problems", after Glorot & Bengio 2010): how the variance of the signal, the saturation of
+sigmoid units and the gradients evolve from layer to layer. Measured at initialization they do not
+always tell the book's version of it: with the logistic activation and N(0, 1) weights on 100-unit
+layers, Var[z] settles at a fixed point in the tens (it cannot exceed fan_in, since σ(z)² < 1),
+saturation is highest in the first layer (784 inputs), and the error signal shrinks only by a small
+factor because the large weights compensate the small derivatives; the 4⁻³⁰-like collapse of the
+gradients happens with Glorot weights instead (chapters 1 and 2; ``tdnn.initializers.mean_field``
+gives the prediction). Glorot & Bengio's own sigmoid finding, with their U[-1/√n, 1/√n] "standard
+initialization", is the *top* hidden layer saturating early in training.
 """
 
 from __future__ import annotations
@@ -90,7 +97,7 @@ def activation_stats_by_layer(
     """Mean, standard deviation and variance of each Dense layer's outputs on the batch ``x``.
 
     With ``pre_activation=True`` the statistics are those of :math:`z = xW + b`, the input of the
-    activation function (Glorot & Bengio's "variance of the outputs of each layer" grows there).
+    activation function (where the book's "variance of the outputs of each layer" is measured).
 
     Also reports ``saturated``, the fraction of outputs in the flat tails of a sigmoid or tanh
     (within ``1 - saturation`` of an asymptote: for the logistic function σ(z) > 0.95 means

@@ -33,10 +33,12 @@ Everything here is plain Python/NumPy: importing it does not import TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tdnn._validate import check_choice, check_float, check_int
@@ -55,6 +57,8 @@ __all__ = [
     "init_std",
     "init_variance",
     "lecun_variance",
+    "gaussian_expectation",
+    "mean_field",
     "sampler_std",
     "scaled_variance",
     "table_11_1",
@@ -274,3 +278,80 @@ def table_11_1(fan_in: int | None = None, fan_out: int | None = None) -> pd.Data
             row["Keras truncated stddev"] = sampler_std(variance, "truncated_normal")
         rows.append(row)
     return pd.DataFrame(rows).set_index("initialization")
+
+
+# --- the variance argument, layer after layer ------------------------------------------------------
+
+_HERMITE_POINTS = 200  # even: no node at z = 0, where ReLU's derivative is a convention
+
+
+@functools.lru_cache(maxsize=1)
+def _hermite_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and normalized weights of the probabilists' Gauss–Hermite rule (computed once)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE_POINTS)
+    return nodes, weights / weights.sum()
+
+
+def gaussian_expectation(f: Any, variance: float) -> float:
+    """E[f(z)] for z ~ N(0, variance), by Gauss–Hermite quadrature (200 nodes, float64).
+
+    The building block of the variance argument behind Eq. 11-1: with ``variance`` the variance of
+    a layer's pre-activations, ``f = φ²`` gives the second moment its outputs pass on, and
+    ``f = φ′²`` the factor their derivatives apply to the gradients.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be a callable applied to a NumPy array, got {type(f).__name__}")
+    variance = check_float("variance", variance, min_value=0.0)
+    nodes, weights = _hermite_rule()
+    values = np.asarray(f(math.sqrt(variance) * nodes), dtype=np.float64)
+    if values.shape != nodes.shape:
+        raise ValueError(f"f must return one value per input, got shape {values.shape}")
+    return float(np.dot(weights, values))
+
+
+def mean_field(
+    activation: str,
+    weight_variance: float,
+    *,
+    fan: int = 100,
+    depth: int = 30,
+    first_variance: float = 1.0,
+) -> pd.DataFrame:
+    """The variance argument of Glorot & Bengio (2010) applied layer by layer, in expectation.
+
+    A stack of ``depth`` Dense layers of ``fan`` units (fan_in = fan_out = ``fan``), zero biases and
+    independent zero-mean weights of variance σ² = ``weight_variance``; layer 1's pre-activations z
+    have variance ``first_variance``. Treating each layer's z as N(0, Var[z]) (a wide-layer
+    approximation), forward
+
+        Var[z⁽ˡ⁺¹⁾] = fan · σ² · E[φ(z⁽ˡ⁾)²],
+
+    and backward, the error signal δ = ∂L/∂z has its root mean square multiplied, per layer, by
+
+        gain⁽ˡ⁾ = √(fan · σ² · E[φ′(z⁽ˡ⁾)²])   (≈ √fan · σ · E[φ′] when φ′ barely varies).
+
+    ``activation`` names a function of :data:`tdnn.activations.REFERENCE` ("sigmoid", "tanh",
+    "relu", ...). Returns one row per layer: ``Var[z]``, ``E[φ′(z)²]`` and ``gain`` (the factor
+    applied to δ on its way down *into* that layer from the layer above).
+    """
+    from tdnn.activations import REFERENCE
+
+    activation = check_choice("activation", activation, REFERENCE)
+    weight_variance = check_float("weight_variance", weight_variance, min_value=0.0, min_inclusive=False)
+    fan = check_int("fan", fan, min_value=1)
+    depth = check_int("depth", depth, min_value=1)
+    variance = check_float("first_variance", first_variance, min_value=0.0)
+    phi, dphi = REFERENCE[activation]
+    rows = []
+    for layer in range(1, depth + 1):
+        slope2 = gaussian_expectation(lambda z: dphi(z) ** 2, variance)
+        rows.append(
+            {
+                "layer": layer,
+                "Var[z]": variance,
+                "E[φ′(z)²]": slope2,
+                "gain": math.sqrt(fan * weight_variance * slope2),
+            }
+        )
+        variance = fan * weight_variance * gaussian_expectation(lambda z: phi(z) ** 2, variance)
+    return pd.DataFrame(rows).set_index("layer")
