@@ -66,6 +66,10 @@ def test_book_example_angles():
     expected = math.degrees(math.atan2(100.0, 0.9) - math.atan2(1.0, 0.9))  # 89.48° - 48.01°
     assert by_value == pytest.approx(expected, rel=1e-12)
     assert round(by_value, 1) == 41.5
+    # [0.9, 1.0] points roughly along the diagonal: 48° from the first axis, 42° from the second
+    assert round(angle_between([0.9, 1.0], [1.0, 0.0])) == 48
+    assert round(angle_between([0.9, 1.0], [0.0, 1.0])) == 42
+    assert angle_between(BOOK_GRAD, [1.0, 0.0]) == pytest.approx(89.48, abs=0.01)
     assert angle_between(BOOK_GRAD, clip_by_norm(BOOK_GRAD, 1.0)) < 1e-9
 
 
@@ -248,6 +252,68 @@ def test_angle_between_known_values():
     assert angle_between([np.ones((2, 2)), np.ones(3)], [np.ones((2, 2)), -np.ones(3)]) == pytest.approx(
         math.degrees(math.acos((4 - 3) / 7))
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 5, exercise 3: how far can per-variable clipping (Keras' clipnorm) turn the step?
+#
+# Each variable's gradient g_i is multiplied by a factor min(1, c/a_i) > 0 (a_i = ||g_i||), so the
+# turn is the angle between the vector of norms a = (a_1, ..., a_n) and m = min(a, c). With
+# M = max_i m_i: a·m >= M ||a|| and ||m|| <= sqrt(n) M, hence cos >= 1/sqrt(n): the step turns by
+# less than arccos(1/sqrt(n)) (45° for two variables, 54.7° for three), a bound approached when one
+# norm grows without limit while the others sit exactly at the threshold.
+
+
+def _turn_bound(n: int) -> float:
+    return math.degrees(math.acos(1.0 / math.sqrt(n)))
+
+
+def test_exercise_3_bounds():
+    assert _turn_bound(1) == 0.0
+    assert _turn_bound(2) == pytest.approx(45.0, abs=1e-12)
+    assert round(_turn_bound(3), 1) == 54.7
+
+
+nonzero_vectors = vectors.filter(lambda g: np.max(np.abs(g)) > 1e-100)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(nonzero_vectors, min_size=1, max_size=6), thresholds)
+def test_per_variable_clipping_turns_the_step_less_than_arccos_one_over_sqrt_n(grads, c):
+    clipped = clip_by_norm(grads, c)  # what Keras' clipnorm=c applies, variable by variable
+    turn = angle_between(grads, clipped)
+    assert turn <= _turn_bound(len(grads)) + 1e-7
+    if len(grads) == 2:
+        assert turn < 45.0  # exercise 3 as first written asked for more: impossible
+    # the turn depends only on the per-variable norms: angle(a, min(a, c))
+    norms = np.array([np.linalg.norm(g) for g in grads])
+    assert turn == pytest.approx(angle_between(norms, np.minimum(norms, c)), abs=1e-6)
+    # and per-variable clipping never makes the step longer than the raw gradient
+    assert global_norm(clipped) <= global_norm(grads) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_per_variable_clipping_approaches_the_bound(n):
+    """One huge gradient, the others exactly at the threshold: the turn tends to arccos(1/sqrt(n))."""
+    turns = []
+    for big in [10.0, 1e3, 1e6]:
+        grads = [np.array([big, 0.0])] + [np.array([0.6, 0.8])] * (n - 1)  # norms big, 1, 1, ...
+        turns.append(angle_between(grads, clip_by_norm(grads, 1.0)))
+    assert turns[0] < turns[1] < turns[2] < _turn_bound(n)
+    assert turns[2] == pytest.approx(_turn_bound(n), abs=1e-3)
+
+
+def test_exercise_3_in_keras_three_variables_come_within_a_degree_of_the_bound(keras):
+    grads = [
+        np.full((2, 2), 5e3, np.float32),  # norm 1e4
+        np.array([0.6, 0.8], np.float32),  # norm 1: at the threshold
+        np.array([1.0], np.float32),  # norm 1
+    ]
+    updates, _ = _one_sgd_step(keras, grads, clipnorm=1.0)
+    turn = angle_between(grads, updates)
+    assert _turn_bound(3) - 1.0 < turn < _turn_bound(3)
+    global_updates, _ = _one_sgd_step(keras, grads, global_clipnorm=1.0)
+    assert angle_between(grads, global_updates) < 1e-3
 
 
 # --------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Gradient clipping caps the gradients during backpropagation so that they never e
 ``[0.9, 100.0]``:
 
 * ``clipvalue=1.0`` clips every component to ``[-1, 1]``: ``[0.9, 1.0]``; cheap, but the direction
-  of the step changes (here by about 41°);
+  of the step changes (here by 41.5°: ``[0.9, 1.0]`` is roughly the diagonal);
 * ``clipnorm=1.0`` rescales the vector to norm 1 when its norm is larger: ``[0.00899964,
   0.9999595]``; the direction is kept.
 
@@ -119,9 +119,11 @@ def global_norm(grads: Grads) -> float:
 def clip_by_value(grads: Grads, clip_value: float) -> Grads:
     """Clip every gradient component to ``[-clip_value, clip_value]`` (Keras ``clipvalue``).
 
-    HOML ch. 11, "Gradient Clipping": with ``clip_value=1.0`` the gradient ``[0.9, 100.0]`` becomes
-    ``[0.9, 1.0]``, which points mostly along the first axis now: clipping by value may change
-    the direction of the step. Equivalent to ``tf.clip_by_value(g, -v, v)`` on each tensor.
+    HOML ch. 11, "Gradient Clipping": with ``clip_value=1.0`` the gradient ``[0.9, 100.0]``, which
+    points almost along the second axis (89.5° from the first), becomes ``[0.9, 1.0]``, which points
+    roughly along the diagonal (48° from the first axis, 42° from the second): clipping by value
+    may change the direction of the step, here by 41.5°. Equivalent to
+    ``tf.clip_by_value(g, -v, v)`` on each tensor.
     """
     clip_value = _positive("clip_value", clip_value)
     arrays, is_list = _split("grads", grads)
@@ -145,7 +147,10 @@ def clip_by_norm(grad: Grads, clip_norm: float) -> Grads:
 
     Given a list of per-variable gradients, each one is clipped on its own: this is exactly what
     Keras' ``clipnorm`` does, so it keeps each variable's direction but not the direction of the
-    whole gradient (use :func:`clip_by_global_norm` for that).
+    whole gradient (use :func:`clip_by_global_norm` for that). With ``n`` variables it turns the
+    whole gradient by less than ``arccos(1/√n)`` (45° for two, 54.7° for three): each gradient
+    is multiplied by a factor in (0, 1], and the bound is approached only when one norm grows
+    without limit while the others sit at the threshold. It never lengthens the gradient.
     """
     clip_norm = _positive("clip_norm", clip_norm)
     arrays, is_list = _split("grad", grad)
