@@ -33,7 +33,8 @@ result has the same structure, as NumPy arrays. Floating inputs keep their dtype
 gradients are clipped in float32 like Keras does (their squared norm overflows to inf above about
 1.8e19); anything else is computed in float64.
 
-This module imports TensorFlow only inside :func:`train_with_gradient_log`.
+This module imports TensorFlow only inside :func:`train_with_gradient_log` and
+:func:`exploding_rnn`.
 """
 
 from __future__ import annotations
@@ -291,6 +292,39 @@ def noisy_sine_sequences(
 
 
 
+def exploding_rnn(seed: int = 42, *, length: int = 50, units: int = 32, gain: float = 1.2) -> Any:
+    """Chapter 5's recurrent network whose gradients explode: ``SimpleRNN(units)`` + ``Dense(1)``.
+
+    The recurrent kernel is orthogonal times ``gain`` (``keras.initializers.Orthogonal``), so
+    all its singular values equal ``gain``. A largest singular value above 1 (the default 1.2) is
+    the necessary condition of Pascanu, Mikolov & Bengio (2013, section 2.1) for exploding
+    gradients with ``tanh``; it is not sufficient, and training can create it (chapter 5,
+    exercise 2). Input shape ``(length, 1)``, as made by :func:`noisy_sine_sequences`; returns a
+    ``keras.Sequential``. Seeds Keras with ``keras.utils.set_random_seed(seed)``
+    first, so the same seed gives the same weights. Raises ``TypeError``/``ValueError`` naming the
+    argument for a non-integer or negative ``seed``, ``length`` or ``units`` < 1, ``gain`` <= 0.
+    """
+    seed = check_int("seed", seed, min_value=0)
+    length = check_int("length", length, min_value=1)
+    units = check_int("units", units, min_value=1)
+    gain = check_float("gain", gain, min_value=0.0, min_inclusive=False)
+    from tdnn._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((length, 1)),
+            keras.layers.SimpleRNN(
+                units, recurrent_initializer=keras.initializers.Orthogonal(gain=gain, seed=seed)
+            ),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
 def diverged_at(
     log: pd.DataFrame, *, columns: Sequence[str] = ("loss", "grad_norm"), threshold: float | None = None
 ) -> int | None:
@@ -457,6 +491,7 @@ __all__ = [
     "clip_by_value",
     "clip_like_keras",
     "diverged_at",
+    "exploding_rnn",
     "global_norm",
     "noisy_sine_sequences",
     "optimizer_clipping",
