@@ -332,7 +332,7 @@ for label, clip in settings.items():
     step = diverged_at(log)
     results[label] = {
         "diverged at step": "—" if step is None else str(step),
-        "train loss, last 20 steps": f"{log.loss.iloc[-20:].mean():.3g}",
+        "train loss, last 20": f"{log.loss.iloc[-20:].mean():.3g}",
         "valid MSE": f"{final_mse[label]:.3g}",
         "median ‖G‖ raw": f"{log.grad_norm.median():.3g}",
         "max ‖G‖ raw": f"{log.grad_norm.max():.3g}",
@@ -397,8 +397,8 @@ claim(
 # validation MSE overflows too (`inf`). The step at which it happens moves by a few steps from one
 # machine to another and from seed to seed (between steps 18 and 37 over 10 seeds and three
 # instruction sets, see the sweep below); the check asks for "within 50 steps". Every clipped run
-# survives, but they do not all learn. The loss curves of the run shown (the vertical range is cut at $10^3$ so that the
-# others stay readable):
+# survives, but they do not all learn. The loss curves of the run shown (the vertical range is
+# cut at $10^3$ so that the others stay readable):
 
 # %%
 colors = {label: f"C{i}" for i, label in enumerate(settings)}
@@ -476,9 +476,9 @@ plt.show()
 #   for the global version), so the spikes cannot throw the weights away. The raw norm soon falls
 #   to around 1 or below (row "median ‖G‖ raw"), so the clipping is idle most of the time (row
 #   "steps clipped"; the global version clips more often, since its one threshold applies to the
-#   whole gradient). Both
-#   reach a validation MSE far below the 0.49 of predicting 0 and a few times the floor of 0.01
-#   (0.020 to 0.060 over 10 seeds and three instruction sets; the check asks for "below 0.1").
+#   whole gradient). Both reach a validation MSE far below the 0.49 of predicting 0 and a few
+#   times the floor of 0.01 (0.020 to 0.060 over 10 seeds and three instruction sets; the check
+#   asks for "below 0.1").
 # - **`clipvalue=1`** does not diverge but does not learn either: its loss ends *above* the MSE of
 #   predicting 0 (its validation MSE ranged from 1.4 to 33 over the same runs). With 1,121
 #   parameters, capping each component at 1 still allows a clipped gradient of norm up to
@@ -768,4 +768,5 @@ claim(
 #       $\lVert\mathbf a\rVert \max_i m_i$).
 #    4. Can per-variable clipping ever make the step longer than the raw gradient?
 #
-#    (`tests/test_clipping.py` checks the answers; try before you look.)
+# The answers to these exercises are checked in `tests/test_clipping.py` (look only after
+# trying).

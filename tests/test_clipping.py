@@ -304,6 +304,12 @@ def test_per_variable_clipping_approaches_the_bound(n):
     assert turns[2] == pytest.approx(_turn_bound(n), abs=1e-3)
 
 
+def test_exercise_3_in_keras_two_variables_pass_44_degrees_but_not_45(keras):
+    grads = [np.full((2, 2), 5e3, np.float32), np.array([0.6, 0.8], np.float32)]  # norms 1e4, 1
+    updates, _ = _one_sgd_step(keras, grads, clipnorm=1.0)
+    assert 44.0 < angle_between(grads, updates) < 45.0
+
+
 def test_exercise_3_in_keras_three_variables_come_within_a_degree_of_the_bound(keras):
     grads = [
         np.full((2, 2), 5e3, np.float32),  # norm 1e4
