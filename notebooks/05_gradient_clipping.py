@@ -345,7 +345,12 @@ for label, clip in settings.items():
         print(
             f"{label}: diverged at step {step} (loss {last.loss:.3g}, ‖G‖ {last.grad_norm:.3g})"
         )
-pd.DataFrame(results)
+table = pd.DataFrame(results)  # one column per setting; two header rows keep it narrow
+parts = [label.partition("=") for label in settings]  # ("clipnorm", "=", "1")
+table.columns = pd.MultiIndex.from_tuples(
+    [(name, sep + value) for name, sep, value in parts]
+)
+table
 
 # %%
 div_step = diverged_at(logs["no clipping"])
