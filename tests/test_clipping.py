@@ -20,6 +20,7 @@ from tdnn.clipping import (
     clip_by_value,
     clip_like_keras,
     diverged_at,
+    exploding_rnn,
     global_norm,
     noisy_sine_sequences,
     optimizer_clipping,
@@ -66,6 +67,10 @@ def test_book_example_angles():
     expected = math.degrees(math.atan2(100.0, 0.9) - math.atan2(1.0, 0.9))  # 89.48° - 48.01°
     assert by_value == pytest.approx(expected, rel=1e-12)
     assert round(by_value, 1) == 41.5
+    # [0.9, 1.0] points roughly along the diagonal: 48° from the first axis, 42° from the second
+    assert round(angle_between([0.9, 1.0], [1.0, 0.0])) == 48
+    assert round(angle_between([0.9, 1.0], [0.0, 1.0])) == 42
+    assert angle_between(BOOK_GRAD, [1.0, 0.0]) == pytest.approx(89.48, abs=0.01)
     assert angle_between(BOOK_GRAD, clip_by_norm(BOOK_GRAD, 1.0)) < 1e-9
 
 
@@ -248,6 +253,74 @@ def test_angle_between_known_values():
     assert angle_between([np.ones((2, 2)), np.ones(3)], [np.ones((2, 2)), -np.ones(3)]) == pytest.approx(
         math.degrees(math.acos((4 - 3) / 7))
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 5, exercise 3: how far can per-variable clipping (Keras' clipnorm) turn the step?
+#
+# Each variable's gradient g_i is multiplied by a factor min(1, c/a_i) > 0 (a_i = ||g_i||), so the
+# turn is the angle between the vector of norms a = (a_1, ..., a_n) and m = min(a, c). With
+# M = max_i m_i: a·m >= M ||a|| and ||m|| <= sqrt(n) M, hence cos >= 1/sqrt(n): the step turns by
+# less than arccos(1/sqrt(n)) (45° for two variables, 54.7° for three), a bound approached when one
+# norm grows without limit while the others sit exactly at the threshold.
+
+
+def _turn_bound(n: int) -> float:
+    return math.degrees(math.acos(1.0 / math.sqrt(n)))
+
+
+def test_exercise_3_bounds():
+    assert _turn_bound(1) == 0.0
+    assert _turn_bound(2) == pytest.approx(45.0, abs=1e-12)
+    assert round(_turn_bound(3), 1) == 54.7
+
+
+nonzero_vectors = vectors.filter(lambda g: np.max(np.abs(g)) > 1e-100)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(nonzero_vectors, min_size=1, max_size=6), thresholds)
+def test_per_variable_clipping_turns_the_step_less_than_arccos_one_over_sqrt_n(grads, c):
+    clipped = clip_by_norm(grads, c)  # what Keras' clipnorm=c applies, variable by variable
+    turn = angle_between(grads, clipped)
+    assert turn <= _turn_bound(len(grads)) + 1e-7
+    if len(grads) == 2:
+        assert turn < 45.0  # exercise 3 as first written asked for more: impossible
+    # the turn depends only on the per-variable norms: angle(a, min(a, c))
+    norms = np.array([np.linalg.norm(g) for g in grads])
+    assert turn == pytest.approx(angle_between(norms, np.minimum(norms, c)), abs=1e-6)
+    # and per-variable clipping never makes the step longer than the raw gradient
+    assert global_norm(clipped) <= global_norm(grads) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_per_variable_clipping_approaches_the_bound(n):
+    """One huge gradient, the others exactly at the threshold: the turn tends to arccos(1/sqrt(n))."""
+    turns = []
+    for big in [10.0, 1e3, 1e6]:
+        grads = [np.array([big, 0.0])] + [np.array([0.6, 0.8])] * (n - 1)  # norms big, 1, 1, ...
+        turns.append(angle_between(grads, clip_by_norm(grads, 1.0)))
+    assert turns[0] < turns[1] < turns[2] < _turn_bound(n)
+    assert turns[2] == pytest.approx(_turn_bound(n), abs=1e-3)
+
+
+def test_exercise_3_in_keras_two_variables_pass_44_degrees_but_not_45(keras):
+    grads = [np.full((2, 2), 5e3, np.float32), np.array([0.6, 0.8], np.float32)]  # norms 1e4, 1
+    updates, _ = _one_sgd_step(keras, grads, clipnorm=1.0)
+    assert 44.0 < angle_between(grads, updates) < 45.0
+
+
+def test_exercise_3_in_keras_three_variables_come_within_a_degree_of_the_bound(keras):
+    grads = [
+        np.full((2, 2), 5e3, np.float32),  # norm 1e4
+        np.array([0.6, 0.8], np.float32),  # norm 1: at the threshold
+        np.array([1.0], np.float32),  # norm 1
+    ]
+    updates, _ = _one_sgd_step(keras, grads, clipnorm=1.0)
+    turn = angle_between(grads, updates)
+    assert _turn_bound(3) - 1.0 < turn < _turn_bound(3)
+    global_updates, _ = _one_sgd_step(keras, grads, global_clipnorm=1.0)
+    assert angle_between(grads, global_updates) < 1e-3
 
 
 # --------------------------------------------------------------------------------------------------
@@ -472,3 +545,78 @@ def test_train_log_keeps_going_after_divergence_when_asked(keras):
     assert len(log) == 60
     assert np.isnan(log.loss.iloc[-1])  # inf, then NaN once inf - inf appears
     assert diverged_at(log) < 60
+
+
+def test_exploding_rnn(keras):
+    model = exploding_rnn(seed=3, length=7, units=5, gain=1.5)
+    assert model.input_shape == (None, 7, 1) and model.output_shape == (None, 1)
+    assert model.count_params() == 5 * 1 + 5 * 5 + 5 + 5 + 1
+    w_h = model.layers[0].cell.recurrent_kernel.numpy()
+    np.testing.assert_allclose(np.linalg.svd(w_h, compute_uv=False), 1.5, atol=1e-5)
+    again = exploding_rnn(seed=3, length=7, units=5, gain=1.5)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert exploding_rnn().count_params() == 1121  # the chapter's network
+    with pytest.raises(ValueError, match="gain"):
+        exploding_rnn(gain=0.0)
+    with pytest.raises(ValueError, match="units"):
+        exploding_rnn(units=0)
+    with pytest.raises(TypeError, match="seed"):
+        exploding_rnn(seed=1.5)
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 5, exercises 1 and 2: the answers, checked (the notebook's network, data and optimizer;
+# margins from runs over seeds and under ONEDNN_MAX_CPU_ISA=SSE41/AVX2)
+
+
+@pytest.fixture(scope="module")
+def sine_data():
+    return noisy_sine_sequences(2048, 50, noise=0.1, seed=0), noisy_sine_sequences(512, 50, noise=0.1, seed=1)
+
+
+def _run_rnn(keras, sine_data, *, seed, batch_seed, steps, learning_rate=0.2, gain=1.2, **clip):
+    (x, y), (x_valid, y_valid) = sine_data
+    model = exploding_rnn(seed=seed, gain=gain)
+    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, **clip)
+    log = train_with_gradient_log(model, (x, y), optimizer, steps, batch_size=32, seed=batch_seed)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model predicts inf or NaN
+        mse = float(np.mean((model.predict(x_valid, verbose=0).astype(np.float64) - y_valid) ** 2))
+    return diverged_at(log), mse
+
+
+def test_exercise_1_global_clipnorm_thresholds(keras, sine_data):
+    """No threshold overflows in 300 steps (each step is at most η·c long); 0.01 learns slowly;
+    10 and 1000 stay finite without learning (above the MSE of predicting 0)."""
+    mse_zero = float(np.mean(sine_data[1][1] ** 2))
+    results = {c: _run_rnn(keras, sine_data, seed=42, batch_seed=0, steps=300, global_clipnorm=c) for c in (0.01, 10.0, 1000.0)}
+    assert all(step is None for step, _ in results.values()), results
+    assert 0.1 < results[0.01][1] < 0.8 * mse_zero, results  # learning, but slowly (measured ~0.27)
+    assert results[10.0][1] > 10 * mse_zero and results[1000.0][1] > 1000 * mse_zero, results
+
+
+def test_exercise_2_learning_rate_and_gain(keras, sine_data):
+    """At learning rate 0.1 some of the five seeds still diverge and some do not (2/5 and 3/5
+    measured under two instruction sets); at 0.2 a gain of 1.0 does not prevent the divergence;
+    both changes together do."""
+    half_rate = [_run_rnn(keras, sine_data, seed=s, batch_seed=s, steps=150, learning_rate=0.1)[0] for s in range(5)]
+    n_diverged = sum(step is not None for step in half_rate)
+    assert 1 <= n_diverged <= 4, half_rate  # measured: 2/5
+    gain_one = [_run_rnn(keras, sine_data, seed=s, batch_seed=s, steps=150, gain=1.0)[0] for s in range(5)]
+    assert all(step is not None and step <= 100 for step in gain_one), gain_one  # measured: 24-46
+    both = [
+        _run_rnn(keras, sine_data, seed=s, batch_seed=s, steps=150, learning_rate=0.1, gain=1.0)[0]
+        for s in range(5)
+    ]
+    assert all(step is None for step in both), both  # both changes together: no seed diverges
+
+
+def test_exercise_2_sgd_pushes_the_singular_values_above_one(keras, sine_data):
+    """Why gain 1.0 alone does not help: a few SGD steps at 0.2 push W_h's largest singular
+    value above 1 (measured: about 1.3 within 5 steps), where exploding gradients are possible."""
+    (x, y), _ = sine_data
+    model = exploding_rnn(seed=1, gain=1.0)
+    w_h = model.layers[0].cell.recurrent_kernel
+    assert np.linalg.svd(w_h.numpy(), compute_uv=False).max() == pytest.approx(1.0, abs=1e-5)
+    train_with_gradient_log(model, (x, y), keras.optimizers.SGD(learning_rate=0.2), 5, batch_size=32, seed=1)
+    assert np.linalg.svd(w_h.numpy(), compute_uv=False).max() > 1.1

@@ -5,7 +5,7 @@ Gradient clipping caps the gradients during backpropagation so that they never e
 ``[0.9, 100.0]``:
 
 * ``clipvalue=1.0`` clips every component to ``[-1, 1]``: ``[0.9, 1.0]``; cheap, but the direction
-  of the step changes (here by about 41°);
+  of the step changes (here by 41.5°: ``[0.9, 1.0]`` is roughly the diagonal);
 * ``clipnorm=1.0`` rescales the vector to norm 1 when its norm is larger: ``[0.00899964,
   0.9999595]``; the direction is kept.
 
@@ -33,7 +33,8 @@ result has the same structure, as NumPy arrays. Floating inputs keep their dtype
 gradients are clipped in float32 like Keras does (their squared norm overflows to inf above about
 1.8e19); anything else is computed in float64.
 
-This module imports TensorFlow only inside :func:`train_with_gradient_log`.
+This module imports TensorFlow only inside :func:`train_with_gradient_log` and
+:func:`exploding_rnn`.
 """
 
 from __future__ import annotations
@@ -119,9 +120,11 @@ def global_norm(grads: Grads) -> float:
 def clip_by_value(grads: Grads, clip_value: float) -> Grads:
     """Clip every gradient component to ``[-clip_value, clip_value]`` (Keras ``clipvalue``).
 
-    HOML ch. 11, "Gradient Clipping": with ``clip_value=1.0`` the gradient ``[0.9, 100.0]`` becomes
-    ``[0.9, 1.0]``, which points mostly along the first axis now: clipping by value may change
-    the direction of the step. Equivalent to ``tf.clip_by_value(g, -v, v)`` on each tensor.
+    HOML ch. 11, "Gradient Clipping": with ``clip_value=1.0`` the gradient ``[0.9, 100.0]``, which
+    points almost along the second axis (89.5° from the first), becomes ``[0.9, 1.0]``, which points
+    roughly along the diagonal (48° from the first axis, 42° from the second): clipping by value
+    may change the direction of the step, here by 41.5°. Equivalent to
+    ``tf.clip_by_value(g, -v, v)`` on each tensor.
     """
     clip_value = _positive("clip_value", clip_value)
     arrays, is_list = _split("grads", grads)
@@ -145,7 +148,10 @@ def clip_by_norm(grad: Grads, clip_norm: float) -> Grads:
 
     Given a list of per-variable gradients, each one is clipped on its own: this is exactly what
     Keras' ``clipnorm`` does, so it keeps each variable's direction but not the direction of the
-    whole gradient (use :func:`clip_by_global_norm` for that).
+    whole gradient (use :func:`clip_by_global_norm` for that). With ``n`` variables it turns the
+    whole gradient by less than ``arccos(1/√n)`` (45° for two, 54.7° for three): each gradient
+    is multiplied by a factor in (0, 1], and the bound is approached only when one norm grows
+    without limit while the others sit at the threshold. It never lengthens the gradient.
     """
     clip_norm = _positive("clip_norm", clip_norm)
     arrays, is_list = _split("grad", grad)
@@ -286,6 +292,39 @@ def noisy_sine_sequences(
     series = np.sin(2 * np.pi * freq * t + phase) + noise * rng.standard_normal((n_sequences, length + 1))
     return series[:, :length, None].astype(np.float32), series[:, length:].astype(np.float32)
 
+
+
+def exploding_rnn(seed: int = 42, *, length: int = 50, units: int = 32, gain: float = 1.2) -> Any:
+    """Chapter 5's recurrent network whose gradients explode: ``SimpleRNN(units)`` + ``Dense(1)``.
+
+    The recurrent kernel is orthogonal times ``gain`` (``keras.initializers.Orthogonal``), so
+    all its singular values equal ``gain``. A largest singular value above 1 (the default 1.2) is
+    the necessary condition of Pascanu, Mikolov & Bengio (2013, section 2.1) for exploding
+    gradients with ``tanh``; it is not sufficient, and training can create it (chapter 5,
+    exercise 2). Input shape ``(length, 1)``, as made by :func:`noisy_sine_sequences`; returns a
+    ``keras.Sequential``. Seeds Keras with ``keras.utils.set_random_seed(seed)``
+    first, so the same seed gives the same weights. Raises ``TypeError``/``ValueError`` naming the
+    argument for a non-integer or negative ``seed``, ``length`` or ``units`` < 1, ``gain`` <= 0.
+    """
+    seed = check_int("seed", seed, min_value=0)
+    length = check_int("length", length, min_value=1)
+    units = check_int("units", units, min_value=1)
+    gain = check_float("gain", gain, min_value=0.0, min_inclusive=False)
+    from tdnn._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((length, 1)),
+            keras.layers.SimpleRNN(
+                units, recurrent_initializer=keras.initializers.Orthogonal(gain=gain, seed=seed)
+            ),
+            keras.layers.Dense(1),
+        ]
+    )
 
 
 def diverged_at(
@@ -454,6 +493,7 @@ __all__ = [
     "clip_by_value",
     "clip_like_keras",
     "diverged_at",
+    "exploding_rnn",
     "global_norm",
     "noisy_sine_sequences",
     "optimizer_clipping",
