@@ -77,7 +77,7 @@ pd.set_option("display.float_format", "{:.4g}".format)
 #
 # $$\begin{aligned}
 # &\textbf{power:} && \eta(t) = \frac{\eta_0}{(1 + t/s)^c}
-#   && \text{halved after } s \text{ steps (}c = 1\text{), then ever more slowly}\\
+#   && \text{halved after } s \text{ steps (}c = 1\text{), then more slowly}\\
 # &\textbf{exponential:} && \eta(t) = \eta_0\,0.1^{t/s}
 #   && \text{divided by 10 every } s \text{ steps}\\
 # &\textbf{piecewise constant:} && \eta(t) = \eta_i \text{ for } b_{i-1} \le t < b_i
@@ -85,7 +85,7 @@ pd.set_option("display.float_format", "{:.4g}".format)
 # &\textbf{performance:} && \eta \leftarrow \eta \times \text{factor}
 #   && \text{when the validation loss stops improving}\\
 # &\textbf{1cycle:} && \eta_0 \nearrow \eta_{\max} \searrow \eta_0 \searrow \eta_0/1000
-#   && \text{linear, per batch; momentum } 0.95 \searrow 0.85 \nearrow 0.95
+#   && \text{per batch; momentum } 0.95 \searrow 0.85 \nearrow 0.95
 # \end{aligned}$$
 #
 # 1cycle (Smith, 2018) follows the book's `OneCycleScheduler`: start at $\eta_0 = \eta_{\max}/10$,

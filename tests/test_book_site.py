@@ -79,21 +79,7 @@ def test_the_browser_visits_every_page_of_the_toc(site) -> None:
 # (lines over 108 characters): (page, kind, first line of the cell's code). Issue #7's notebook
 # fixes (code at 92 columns, printed lines <= 88 characters) remove them; delete each entry as
 # its fix lands, and the list must end empty. An element not listed here fails the test.
-KNOWN_OVERFLOWS = {
-    ("notebooks/01_vanishing_exploding_gradients", "output", "ax = plot_per_layer("),
-    ("notebooks/03_activations", "code", "i = int(np.argmin(act.gelu(zz)))"),
-    ("notebooks/03_activations", "code", "def deep_selu("),
-    ("notebooks/04_batch_normalization", "code", "X = data.train.x.reshape(-1, 784)"),
-    ("notebooks/04_batch_normalization", "code", "batch = X[:64]"),
-    ("notebooks/04_batch_normalization", "code", "def layer_table(model: keras.Model) -> pd.DataFrame:"),
-    ("notebooks/04_batch_normalization", "code", "book_before = build_mlp("),
-    ("notebooks/04_batch_normalization", "output", "def bn_shape(*layers) -> tuple:"),
-    ("notebooks/04_batch_normalization", "code", "THRESHOLD = 0.75"),
-    ("notebooks/04_batch_normalization", "output", "try:"),
-    ("notebooks/04_batch_normalization", "code", "x_batch = data.valid.x[:1000]"),
-    ("notebooks/05_gradient_clipping", "code", 'dense_norm = anatomy["‖g‖ Dense kernel"]'),
-    ("notebooks/05_gradient_clipping", "output", 'dense_norm = anatomy["‖g‖ Dense kernel"]'),
-}
+KNOWN_OVERFLOWS: set[tuple[str, str, str]] = set()  # (page, kind, first code line): none allowed
 
 
 @needs_chromium
