@@ -60,7 +60,10 @@ def test_penalty_matches_model_losses() -> None:
 
 
 def test_penalty_sums_a_list_and_has_no_half() -> None:
-    assert l1_l2_penalty([np.array([3.0, -4.0]), np.array([[1.0]])], l1=1.0, l2=1.0) == 8.0 + 26.0
+    assert (
+        l1_l2_penalty([np.array([3.0, -4.0]), np.array([[1.0]])], l1=1.0, l2=1.0)
+        == 8.0 + 26.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,9 @@ def _quadratic_grad(w):
 def test_adam_with_l2_matches_keras() -> None:
     w0 = np.array([2.0, -3.0])
     ref = adam_trajectory(_quadratic_grad, w0, 25, learning_rate=0.05, l2=0.3)
-    got = _keras_trajectory(keras.optimizers.Adam(learning_rate=0.05), w0, _quadratic_grad, 25, l2=0.3)
+    got = _keras_trajectory(
+        keras.optimizers.Adam(learning_rate=0.05), w0, _quadratic_grad, 25, l2=0.3
+    )
     assert np.allclose(ref, got, rtol=1e-4, atol=1e-5)
 
 
@@ -107,7 +112,10 @@ def test_adamw_matches_keras() -> None:
     w0 = np.array([2.0, -3.0])
     ref = adam_trajectory(_quadratic_grad, w0, 25, learning_rate=0.05, weight_decay=0.5)
     got = _keras_trajectory(
-        keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.5), w0, _quadratic_grad, 25
+        keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.5),
+        w0,
+        _quadratic_grad,
+        25,
     )
     assert np.allclose(ref, got, rtol=1e-4, atol=1e-5)
 
@@ -118,11 +126,15 @@ def test_without_data_gradient_adam_l2_steps_do_not_depend_on_the_strength() -> 
     strong = adam_trajectory(zero, [1.0], 50, learning_rate=0.01, l2=100.0)
     assert np.allclose(weak, strong, atol=1e-5)  # 1000× the strength, the same steps
     steps = -np.diff(weak[:, 0])
-    assert np.all((steps > 0.007) & (steps <= 0.0100001))  # about one learning rate per step
+    assert np.all(
+        (steps > 0.007) & (steps <= 0.0100001)
+    )  # about one learning rate per step
 
 
 def test_without_data_gradient_adamw_decays_geometrically() -> None:
-    traj = adam_trajectory(np.zeros_like, [1.0, -2.0], 30, learning_rate=0.1, weight_decay=0.2)
+    traj = adam_trajectory(
+        np.zeros_like, [1.0, -2.0], 30, learning_rate=0.1, weight_decay=0.2
+    )
     expected = np.array([1.0, -2.0]) * (1 - 0.1 * 0.2) ** np.arange(31)[:, None]
     assert np.allclose(traj, expected, rtol=1e-12)
 
@@ -176,7 +188,9 @@ def test_dropout_keeps_the_expected_value(rate, seed) -> None:
 
 
 def test_dropout_mask_is_seeded() -> None:
-    assert np.array_equal(dropout_mask((3, 4), 0.5, seed=1), dropout_mask((3, 4), 0.5, seed=1))
+    assert np.array_equal(
+        dropout_mask((3, 4), 0.5, seed=1), dropout_mask((3, 4), 0.5, seed=1)
+    )
     assert dropout_mask(10, 0.0, seed=1).all()
 
 
@@ -205,7 +219,9 @@ def test_alpha_dropout_matches_keras() -> None:
     alpha_p, a, b = alpha_dropout_params(rate)
     dropped = np.isclose(out, a * alpha_p + b, rtol=0, atol=1e-6)
     assert abs(dropped.mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / dropped.size)
-    assert np.allclose(out, apply_alpha_dropout(x, rate, mask=~dropped), rtol=1e-5, atol=1e-6)
+    assert np.allclose(
+        out, apply_alpha_dropout(x, rate, mask=~dropped), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("rate", [0.05, 0.2, 0.5])
@@ -292,7 +308,9 @@ def test_ece_and_reliability_by_hand() -> None:
     y = np.array([0, 1, 0, 1])
     table = reliability_curve(probs, y, n_bins=10)
     assert table["count"].tolist() == [2, 2]
-    assert np.allclose(table["accuracy"], [1.0, 0.5]) and np.allclose(table["confidence"], [0.6, 0.95])
+    assert np.allclose(table["accuracy"], [1.0, 0.5]) and np.allclose(
+        table["confidence"], [0.6, 0.95]
+    )
     assert np.isclose(expected_calibration_error(probs, y, 10), 0.5 * 0.4 + 0.5 * 0.45)
 
 
@@ -352,9 +370,13 @@ def test_mc_estimate_spread_falls_with_n() -> None:
 
 def test_unit_norms_match_keras_maxnorm_axis() -> None:
     kernel = _rng(10).standard_normal((50, 8)).astype("float32")
-    clipped = keras.constraints.MaxNorm(1.0)(kernel).numpy()  # axis=0: each unit's incoming weights
+    clipped = keras.constraints.MaxNorm(1.0)(
+        kernel
+    ).numpy()  # axis=0: each unit's incoming weights
     assert np.all(unit_norms(clipped) <= 1.0 + 1e-5)
-    assert np.allclose(unit_norms(clipped), 1.0, atol=1e-5)  # every column was longer than 1
+    assert np.allclose(
+        unit_norms(clipped), 1.0, atol=1e-5
+    )  # every column was longer than 1
     wrong = keras.constraints.MaxNorm(1.0, axis=1)(kernel).numpy()
     assert np.all(unit_norms(wrong, axis=1) <= 1.0 + 1e-5)
     assert np.any(unit_norms(wrong) > 1.5)  # the wrong axis leaves the units unconstrained
@@ -374,11 +396,21 @@ def test_weight_history_checks_early_stopping_restored_the_best_epoch() -> None:
     xv = rng.standard_normal((64, 5)).astype("float32")
     yv = rng.integers(0, 2, 64)  # noise: validation loss soon rises
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy"
+    )
     recorder = WeightHistory()
     stopper = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
-    history = model.fit(x, y, validation_data=(xv, yv), epochs=40, callbacks=[recorder, stopper], verbose=0)
+    history = model.fit(
+        x, y, validation_data=(xv, yv), epochs=40, callbacks=[recorder, stopper], verbose=0
+    )
     val = history.history["val_loss"]
     best = int(np.argmin(val)) + 1
     assert len(val) < 40 and best < len(val)  # stopped early, after the best epoch

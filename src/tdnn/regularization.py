@@ -29,6 +29,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
+from tdnn.activations import SELU_ALPHA, SELU_SCALE
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -53,9 +54,6 @@ __all__ = [
     "unit_norms",
 ]
 
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
 
 def _check_rate(rate: Any) -> float:
     return check_float("rate", rate, min_value=0.0, max_value=1.0, max_inclusive=False)
@@ -65,7 +63,9 @@ def _as_float64(name: str, x: Any) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
+        raise TypeError(
+            f"{name} must be an array of numbers, got {type(x).__name__}"
+        ) from None
     return arr
 
 
@@ -123,11 +123,17 @@ def adam_trajectory(
         raise TypeError("data_grad must be a callable w -> gradient")
     w = _as_float64("w0", w0).copy()
     steps = check_int("steps", steps, min_value=1)
-    learning_rate = check_float("learning_rate", learning_rate, min_value=0.0, min_inclusive=False)
+    learning_rate = check_float(
+        "learning_rate", learning_rate, min_value=0.0, min_inclusive=False
+    )
     l2 = check_float("l2", l2, min_value=0.0)
     weight_decay = check_float("weight_decay", weight_decay, min_value=0.0)
-    beta_1 = check_float("beta_1", beta_1, min_value=0.0, max_value=1.0, max_inclusive=False)
-    beta_2 = check_float("beta_2", beta_2, min_value=0.0, max_value=1.0, max_inclusive=False)
+    beta_1 = check_float(
+        "beta_1", beta_1, min_value=0.0, max_value=1.0, max_inclusive=False
+    )
+    beta_2 = check_float(
+        "beta_2", beta_2, min_value=0.0, max_value=1.0, max_inclusive=False
+    )
     epsilon = check_float("epsilon", epsilon, min_value=0.0, min_inclusive=False)
     m = np.zeros_like(w)
     v = np.zeros_like(w)
@@ -135,7 +141,9 @@ def adam_trajectory(
     for t in range(1, steps + 1):
         g = _as_float64("data_grad(w)", data_grad(w.copy()))
         if g.shape != w.shape:
-            raise ValueError(f"data_grad(w) must have the shape of w0 {w.shape}, got {g.shape}")
+            raise ValueError(
+                f"data_grad(w) must have the shape of w0 {w.shape}, got {g.shape}"
+            )
         g = g + 2.0 * l2 * w
         if weight_decay:
             w = w - learning_rate * weight_decay * w
@@ -151,7 +159,9 @@ def adam_trajectory(
 # Dropout and alpha dropout
 
 
-def dropout_mask(shape: Sequence[int] | int, rate: float, seed: int | None = None) -> np.ndarray:
+def dropout_mask(
+    shape: Sequence[int] | int, rate: float, seed: int | None = None
+) -> np.ndarray:
     """A boolean *keep* mask: each entry is kept (True) with probability ``1 − rate``."""
     rate = _check_rate(rate)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -161,7 +171,12 @@ def dropout_mask(shape: Sequence[int] | int, rate: float, seed: int | None = Non
 
 
 def apply_dropout(
-    x: Any, rate: float, *, training: bool = True, mask: np.ndarray | None = None, seed: int | None = None
+    x: Any,
+    rate: float,
+    *,
+    training: bool = True,
+    mask: np.ndarray | None = None,
+    seed: int | None = None,
 ) -> np.ndarray:
     """Dropout as Keras applies it (inverted dropout): ``x·mask/(1 − rate)`` in training, ``x`` else.
 
@@ -199,7 +214,12 @@ def alpha_dropout_params(rate: float) -> tuple[float, float, float]:
 
 
 def apply_alpha_dropout(
-    x: Any, rate: float, *, training: bool = True, mask: np.ndarray | None = None, seed: int | None = None
+    x: Any,
+    rate: float,
+    *,
+    training: bool = True,
+    mask: np.ndarray | None = None,
+    seed: int | None = None,
 ) -> np.ndarray:
     """Alpha dropout: ``a·(x·mask + α'·(1 − mask)) + b`` in training, ``x`` at inference."""
     x = _as_float64("x", x)
@@ -284,14 +304,18 @@ def mc_predict(
 def _check_probs(probs: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     probs = _as_float64("probs", probs)
     if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] < 2:
-        raise ValueError(f"probs must have shape (n_examples, n_classes >= 2), got {probs.shape}")
+        raise ValueError(
+            f"probs must have shape (n_examples, n_classes >= 2), got {probs.shape}"
+        )
     if np.any(probs < 0) or not np.all(np.isfinite(probs)):
         raise ValueError("probs must be finite and non-negative")
     if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
         raise ValueError("each row of probs must sum to 1")
     y = np.asarray(y)
     if y.shape != (probs.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold {probs.shape[0]} integer labels, got shape {y.shape}")
+        raise ValueError(
+            f"y must hold {probs.shape[0]} integer labels, got shape {y.shape}"
+        )
     if y.min() < 0 or y.max() >= probs.shape[1]:
         raise ValueError(f"labels in y must lie in [0, {probs.shape[1] - 1}]")
     return probs, y
@@ -359,20 +383,27 @@ def mc_estimate_spread(
     """
     samples = _as_float64("samples", samples)
     if samples.ndim != 3 or min(samples.shape) == 0:
-        raise ValueError(f"samples must have shape (T, n_examples, n_classes), got {samples.shape}")
+        raise ValueError(
+            f"samples must have shape (T, n_examples, n_classes), got {samples.shape}"
+        )
     n_repeats = check_int("n_repeats", n_repeats, min_value=2)
     if isinstance(ns, (int, str)) or not isinstance(ns, Sequence) or not ns:
         raise TypeError("ns must be a non-empty sequence of sample counts")
     total = samples.shape[0]
     ns = [check_int(f"ns[{i}]", n, min_value=1) for i, n in enumerate(ns)]
     if max(ns) > total:
-        raise ValueError(f"every n in ns must be <= the number of samples ({total}), got {max(ns)}")
+        raise ValueError(
+            f"every n in ns must be <= the number of samples ({total}), got {max(ns)}"
+        )
     reference = samples.mean(axis=0).argmax(axis=1)
     rng = np.random.default_rng(seed)
     rows = []
     for n in ns:
         estimates = np.stack(
-            [samples[rng.choice(total, n, replace=False)].mean(axis=0) for _ in range(n_repeats)]
+            [
+                samples[rng.choice(total, n, replace=False)].mean(axis=0)
+                for _ in range(n_repeats)
+            ]
         )
         rows.append(
             {
@@ -398,11 +429,15 @@ def unit_norms(kernel: Any, axis: int = 0) -> np.ndarray:
     """
     kernel = _as_float64("kernel", kernel)
     if kernel.ndim < 2:
-        raise ValueError(f"kernel must have at least 2 dimensions, got shape {kernel.shape}")
+        raise ValueError(
+            f"kernel must have at least 2 dimensions, got shape {kernel.shape}"
+        )
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not isinstance(a, int) or not -kernel.ndim <= a < kernel.ndim:
-            raise ValueError(f"axis must be valid for a kernel of {kernel.ndim} dimensions, got {axis!r}")
+            raise ValueError(
+                f"axis must be valid for a kernel of {kernel.ndim} dimensions, got {axis!r}"
+            )
     return np.sqrt(np.square(kernel).sum(axis=axes))
 
 
@@ -424,7 +459,9 @@ class WeightHistory(keras.callbacks.Callback):
         """True if ``model``'s weights are identical (bit for bit) to those stored after ``epoch``."""
         epoch = check_int("epoch", epoch, min_value=1)
         if epoch not in self.weights:
-            raise ValueError(f"no weights stored for epoch {epoch}; stored: {sorted(self.weights)}")
+            raise ValueError(
+                f"no weights stored for epoch {epoch}; stored: {sorted(self.weights)}"
+            )
         current = model.get_weights()
         stored = self.weights[epoch]
         return len(current) == len(stored) and all(
@@ -446,12 +483,16 @@ class CleanTrainingMetrics(keras.callbacks.Callback):
     is not billed to the epoch (``tdnn.training.fit`` does).
     """
 
-    def __init__(self, x: Any, y: Any, *, prefix: str = "clean_", batch_size: int = 2048) -> None:
+    def __init__(
+        self, x: Any, y: Any, *, prefix: str = "clean_", batch_size: int = 2048
+    ) -> None:
         super().__init__()
         x = _check_x(x)
         y = np.asarray(y)
         if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"y must hold {len(x)} integer labels (one per input), got shape {y.shape}")
+            raise ValueError(
+                f"y must hold {len(x)} integer labels (one per input), got shape {y.shape}"
+            )
         if not isinstance(prefix, str) or not prefix:
             raise ValueError("prefix must be a non-empty string")
         self.x, self.y, self.prefix = x, y, prefix
@@ -460,7 +501,9 @@ class CleanTrainingMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         probs = np.concatenate(
             [
-                keras.ops.convert_to_numpy(self.model(self.x[i : i + self.batch_size], training=False))
+                keras.ops.convert_to_numpy(
+                    self.model(self.x[i : i + self.batch_size], training=False)
+                )
                 for i in range(0, len(self.x), self.batch_size)
             ]
         ).astype(np.float64)
