@@ -433,12 +433,12 @@ plt.show()
 
 # %% [markdown]
 # Without dropout the training accuracy (dropout off) climbs above 0.9 while the validation
-# accuracy stalls around 0.8, and the validation loss rises again after its minimum: the network
-# starts memorizing its 1,000 images (with more epochs it reaches 100 %). With dropout the gap
+# accuracy stalls around 0.8: the network starts memorizing its 1,000 images (the early-stopping
+# section below shows its validation loss rising again after a few epochs). With dropout the gap
 # between training and validation accuracy is smaller for every seed, the validation loss is
 # clearly lower, and the validation accuracy about the same (the table gives the figures of the
-# run shown). The accuracy Keras reports *during* training (dotted) is lower than the clean one:
-# it is measured on the thinned networks, with the weights still changing during the epoch.
+# run shown). With dropout, the accuracy Keras reports *during* training (dotted) is lower than
+# the clean one: it is measured on the thinned networks, while the weights still change.
 #
 # The price: **dropout slows training down.** Each step trains a random sub-network, so the
 # training loss falls more slowly, and more epochs are needed to reach a given training accuracy
