@@ -528,10 +528,8 @@ axes[1].legend(fontsize=8)
 fig.suptitle("SELU stack, 30 layers: dropout vs alpha dropout (float64 NumPy)")
 fig.tight_layout()
 plt.show()
-print(
-    "layer 30: "
-    + "; ".join(f"{k}: mean {m[-1]:+.2f}, std {s[-1]:.2f}" for k, (m, s) in stats.items())
-)
+for k, (m, s) in stats.items():
+    print(f"layer 30, {k}: mean {m[-1]:+.2f}, std {s[-1]:.2f}")
 
 # %% [markdown]
 # Without dropout and with alpha dropout the outputs stay close to mean 0 and standard deviation
@@ -650,7 +648,8 @@ plt.show()
 correct = predicted == small.valid.y
 quartiles = pd.qcut(spread, 4, labels=["lowest", "second", "third", "highest"])
 by_quartile = pd.Series(correct).groupby(quartiles, observed=True).mean()
-print("accuracy by quartile of the MC standard deviation:", by_quartile.round(3).to_dict())
+print("accuracy by quartile of the MC standard deviation (lowest first):")
+print(by_quartile.round(3).to_string())
 
 # %%
 claim(
