@@ -291,3 +291,29 @@ def test_transfer_vs_scratch_one_row_per_seed(model_a, binary_data) -> None:
         transfer_vs_scratch(model_a, task_b, seeds=[0], epochs=3, epochs_frozen=3)
     with pytest.raises(ValueError, match="seeds"):
         transfer_vs_scratch(model_a, task_b, seeds=[])
+
+
+def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(model_a, binary_data, monkeypatch) -> None:
+    x, y = binary_data
+    seen = []
+    original = fit_epochs
+
+    def spy(model, train, **kwargs):
+        seen.append((model.name, kwargs["epochs"]))
+        original(model, train, **kwargs)
+
+    monkeypatch.setattr("tdnn.transfer.fit_epochs", spy)
+
+    def task_b(seed):
+        return (x[:25], y[:25]), (x[25:], y[25:])
+
+    r = transfer_vs_scratch(
+        model_a, task_b, seeds=[0], epochs=3, epochs_frozen=1, batch_size=5, n_hidden=1, fine_tune=False
+    )
+    assert len(r) == 1
+    assert seen == [("model_B", 3), ("model_B_on_A_top", 3)]  # no fine-tuning phase
+    seen.clear()
+    transfer_vs_scratch(model_a, task_b, seeds=[0], epochs=3, epochs_frozen=1, batch_size=5)
+    assert seen == [("model_B", 3), ("model_B_on_A_top", 1), ("model_B_on_A", 2)]
+    with pytest.raises(TypeError, match="fine_tune"):
+        transfer_vs_scratch(model_a, task_b, seeds=[0], fine_tune="no")

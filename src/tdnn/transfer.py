@@ -401,6 +401,8 @@ def transfer_vs_scratch(
     learning_rate: float = 0.01,
     fine_tune_learning_rate: float = 0.001,
     batch_size: int = 25,
+    n_hidden: int | None = None,
+    fine_tune: bool = True,
 ) -> pd.DataFrame:
     """Test error rates of model B from scratch and of ``model_B_on_A``, one row per seed.
 
@@ -415,6 +417,9 @@ def transfer_vs_scratch(
       at ``learning_rate`` (run as the top layer trained on cached outputs of the frozen layers,
       which is the same computation: see :func:`split_model`), then ``epochs - epochs_frozen``
       epochs with every layer trainable at the lower ``fine_tune_learning_rate``.
+
+    ``n_hidden`` reuses only the lowest hidden layers of ``model_a`` (both models then have that
+    many hidden layers); ``fine_tune=False`` keeps the reused layers frozen for all ``epochs``.
 
     Each model is built and compiled once and re-initialized for every seed (:func:`reinitialize`,
     exact with plain SGD), and trained with :func:`fit_epochs`: many seeds stay cheap.
@@ -434,9 +439,12 @@ def transfer_vs_scratch(
         "fine_tune_learning_rate", fine_tune_learning_rate, min_value=0.0, min_inclusive=False
     )
     loss = "binary_crossentropy"
-    scratch = reuse_layers(model_a, name="model_B")
+    if not isinstance(fine_tune, (bool, np.bool_)):
+        raise TypeError(f"fine_tune must be a bool, got {type(fine_tune).__name__}")
+    frozen_epochs = epochs_frozen if fine_tune else epochs
+    scratch = reuse_layers(model_a, n_hidden, name="model_B")
     scratch.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
-    on_a = reuse_layers(model_a, name="model_B_on_A")
+    on_a = reuse_layers(model_a, n_hidden, name="model_B_on_A")
     reused = [w.copy() for w in on_a.get_weights()[:-2]]
     on_a.compile(optimizer=keras.optimizers.SGD(learning_rate=fine_tune_learning_rate), loss=loss)
     base, top = split_model(on_a, len(on_a.layers) - 1)
@@ -450,8 +458,9 @@ def transfer_vs_scratch(
         on_a.set_weights(reused + on_a.get_weights()[-2:])
         reinitialize(on_a, seed=seed, n_layers=1)
         features = cached_features(base, train[0])
-        fit_epochs(top, (features, train[1]), epochs=epochs_frozen, batch_size=batch_size, seed=seed)
-        fit_epochs(on_a, train, epochs=epochs - epochs_frozen, batch_size=batch_size, seed=seed + 1)
+        fit_epochs(top, (features, train[1]), epochs=frozen_epochs, batch_size=batch_size, seed=seed)
+        if fine_tune:
+            fit_epochs(on_a, train, epochs=epochs - epochs_frozen, batch_size=batch_size, seed=seed + 1)
         rows.append(
             {
                 "seed": seed,
