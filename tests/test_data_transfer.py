@@ -114,6 +114,10 @@ def _have_real_data() -> bool:
 def test_book_task_b_on_the_real_data(monkeypatch) -> None:
     monkeypatch.delenv("TDNN_DATA_DIR", raising=False)
     t = transfer_tasks()
-    assert [len(s.y) for s in t.b] == [200, 970, 2000]  # shirts and sandals: 1,000 each in test
+    assert [len(s.y) for s in t.b] == [
+        200,
+        970,
+        2000,
+    ]  # shirts and sandals: 1,000 each in test
     assert t.b.test.y.sum() == 1000
     assert len(t.a.test.y) == 8000 and np.bincount(t.a.test.y).tolist() == [1000] * 8

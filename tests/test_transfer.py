@@ -45,7 +45,9 @@ def binary_data():
 
 
 def _sgd(model, lr=0.1):
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="binary_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=lr), loss="binary_crossentropy"
+    )
 
 
 def test_sequential_of_layers_shares_variables_clone_does_not(model_a) -> None:
@@ -79,7 +81,7 @@ def test_reuse_layers_without_clone_shares(model_a) -> None:
 @pytest.mark.parametrize("n_hidden, n_dense", [(1, 2), (2, 3), (3, 4)])
 def test_reuse_fewer_layers(model_a, n_hidden, n_dense) -> None:
     b = reuse_layers(model_a, n_hidden, n_outputs=2, output_activation="softmax")
-    assert sum(isinstance(l, keras.layers.Dense) for l in b.layers) == n_dense
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in b.layers) == n_dense
     assert b.output_shape == (None, 2)
 
 
@@ -145,7 +147,9 @@ def test_frozen_state_survives_keras_file(model_a, tmp_path) -> None:
 def test_split_model_composes_to_the_model(model_a) -> None:
     x = np.random.default_rng(1).random((7, 4, 4)).astype("float32")
     base, top = split_model(model_a, 3)
-    assert shared_variables(model_a, base) + shared_variables(model_a, top) == len(model_a.weights)
+    assert shared_variables(model_a, base) + shared_variables(model_a, top) == len(
+        model_a.weights
+    )
     np.testing.assert_allclose(top(base(x)), model_a(x), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(cached_features(base, x), base(x), rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="n_layers"):
@@ -163,7 +167,13 @@ def test_training_the_top_on_cached_features_equals_training_with_frozen_layers(
     _sgd(frozen)
     _sgd(top)
     fit_epochs(frozen, binary_data, epochs=3, batch_size=8, seed=5)
-    fit_epochs(top, (cached_features(base, binary_data[0]), binary_data[1]), epochs=3, batch_size=8, seed=5)
+    fit_epochs(
+        top,
+        (cached_features(base, binary_data[0]), binary_data[1]),
+        epochs=3,
+        batch_size=8,
+        seed=5,
+    )
     np.testing.assert_allclose(frozen(binary_data[0]), cached(binary_data[0]), atol=1e-5)
 
 
@@ -174,7 +184,9 @@ def test_fit_epochs_matches_keras_fit_without_shuffling(model_a, binary_data) ->
     _sgd(m2)
     fit_epochs(m1, binary_data, epochs=1, batch_size=8, seed=3)
     order = np.random.default_rng(3).permutation(40)
-    m2.fit(binary_data[0][order], binary_data[1][order], batch_size=8, shuffle=False, verbose=0)
+    m2.fit(
+        binary_data[0][order], binary_data[1][order], batch_size=8, shuffle=False, verbose=0
+    )
     for a, b in zip(m1.get_weights(), m2.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
@@ -226,7 +238,9 @@ def test_set_layer_weights_copies_and_explains_mismatches() -> None:
     kernel = np.arange(15, dtype="float64").reshape(5, 3)
     set_layer_weights(layer, [kernel, np.ones(3)])
     np.testing.assert_array_equal(layer.kernel.numpy(), kernel.astype("float32"))
-    with pytest.raises(ValueError, match=r"layer 'fc'.*expected shape \(5, 3\), got \(3, 5\).*transpose"):
+    with pytest.raises(
+        ValueError, match=r"layer 'fc'.*expected shape \(5, 3\), got \(3, 5\).*transpose"
+    ):
         set_layer_weights(layer, [kernel.T, np.ones(3)])
     with pytest.raises(ValueError, match=r"layer 'fc'.*expected shape \(3,\), got \(4,\)"):
         set_layer_weights(layer, [kernel, np.ones(4)])
@@ -281,10 +295,18 @@ def test_transfer_vs_scratch_one_row_per_seed(model_a, binary_data) -> None:
         idx = np.random.default_rng(seed).permutation(40)
         return (x[idx[:25]], y[idx[:25]]), (x[idx[25:]], y[idx[25:]])
 
-    r1 = transfer_vs_scratch(model_a, task_b, seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5)
-    r2 = transfer_vs_scratch(model_a, task_b, seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5)
+    r1 = transfer_vs_scratch(
+        model_a, task_b, seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5
+    )
+    r2 = transfer_vs_scratch(
+        model_a, task_b, seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5
+    )
     assert list(r1.columns) == ["seed", "scratch", "transfer"] and list(r1.seed) == [0, 1]
-    assert ((r1[["scratch", "transfer"]] >= 0) & (r1[["scratch", "transfer"]] <= 1)).all().all()
+    assert (
+        ((r1[["scratch", "transfer"]] >= 0) & (r1[["scratch", "transfer"]] <= 1))
+        .all()
+        .all()
+    )
     np.testing.assert_array_equal(r1.to_numpy(), r2.to_numpy())  # reproducible
     assert all(np.array_equal(a, b) for a, b in zip(model_a_before, model_a.get_weights()))
     with pytest.raises(ValueError, match="epochs_frozen"):
@@ -293,7 +315,9 @@ def test_transfer_vs_scratch_one_row_per_seed(model_a, binary_data) -> None:
         transfer_vs_scratch(model_a, task_b, seeds=[])
 
 
-def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(model_a, binary_data, monkeypatch) -> None:
+def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(
+    model_a, binary_data, monkeypatch
+) -> None:
     x, y = binary_data
     seen = []
     original = fit_epochs
@@ -308,7 +332,14 @@ def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(model_a, binary_data
         return (x[:25], y[:25]), (x[25:], y[25:])
 
     r = transfer_vs_scratch(
-        model_a, task_b, seeds=[0], epochs=3, epochs_frozen=1, batch_size=5, n_hidden=1, fine_tune=False
+        model_a,
+        task_b,
+        seeds=[0],
+        epochs=3,
+        epochs_frozen=1,
+        batch_size=5,
+        n_hidden=1,
+        fine_tune=False,
     )
     assert len(r) == 1
     assert seen == [("model_B", 3), ("model_B_on_A_top", 3)]  # no fine-tuning phase

@@ -61,7 +61,9 @@ def _check_model(name: str, model: Any) -> keras.Model:
 
 def _check_sequential(name: str, model: Any) -> keras.Sequential:
     if not isinstance(model, keras.Sequential):
-        raise TypeError(f"{name} must be a keras.Sequential model, got {type(model).__name__}")
+        raise TypeError(
+            f"{name} must be a keras.Sequential model, got {type(model).__name__}"
+        )
     return model
 
 
@@ -93,9 +95,13 @@ def shared_variables(model_a: keras.Model, model_b: keras.Model) -> int:
 def hidden_layer_indices(model: keras.Sequential) -> list[int]:
     """Indices in ``model.layers`` of the hidden ``Dense`` layers (every ``Dense`` but the last)."""
     model = _check_sequential("model", model)
-    dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Dense)]
+    dense = [
+        i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Dense)
+    ]
     if len(dense) < 2:
-        raise ValueError(f"model must have at least one hidden Dense layer, it has {len(dense)} Dense layer(s)")
+        raise ValueError(
+            f"model must have at least one hidden Dense layer, it has {len(dense)} Dense layer(s)"
+        )
     return dense[:-1]
 
 
@@ -125,14 +131,17 @@ def reuse_layers(
         n_hidden = len(hidden)
     n_hidden = check_int("n_hidden", n_hidden, min_value=1)
     if n_hidden > len(hidden):
-        raise ValueError(f"n_hidden must be <= {len(hidden)} (the model's hidden layers), got {n_hidden}")
+        raise ValueError(
+            f"n_hidden must be <= {len(hidden)} (the model's hidden layers), got {n_hidden}"
+        )
     n_outputs = check_int("n_outputs", n_outputs, min_value=1)
     if seed is not None:
         keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
     source = clone_with_weights(model) if clone else model
     reused = source.layers[: hidden[n_hidden - 1] + 1]
     new = keras.Sequential(
-        [keras.Input(shape=model.input_shape[1:]), *reused], name=name or f"{model.name}_reused"
+        [keras.Input(shape=model.input_shape[1:]), *reused],
+        name=name or f"{model.name}_reused",
     )
     if freeze:
         set_trainable(new, False, n_layers=len(new.layers))
@@ -151,10 +160,20 @@ def reinitialize(model: keras.Model, *, seed: int, n_layers: int | None = None) 
     """
     model = _check_model("model", model)
     seed = check_int("seed", seed, min_value=0)
-    layers = model.layers if n_layers is None else model.layers[len(model.layers) - check_int("n_layers", n_layers, min_value=1):]
+    layers = (
+        model.layers
+        if n_layers is None
+        else model.layers[
+            len(model.layers) - check_int("n_layers", n_layers, min_value=1) :
+        ]
+    )
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(model, "compiled", False):
-        stateful = [v for v in optimizer.variables if "iteration" not in v.path and "learning_rate" not in v.path]
+        stateful = [
+            v
+            for v in optimizer.variables
+            if "iteration" not in v.path and "learning_rate" not in v.path
+        ]
         if stateful:
             raise ValueError(
                 f"model's optimizer ({type(optimizer).__name__}) has state ({len(stateful)} variables): "
@@ -177,7 +196,9 @@ def reinitialize(model: keras.Model, *, seed: int, n_layers: int | None = None) 
             variable.assign(init(variable.shape, dtype=variable.dtype))
 
 
-def set_trainable(model: keras.Model, trainable: bool, *, n_layers: int | None = None) -> None:
+def set_trainable(
+    model: keras.Model, trainable: bool, *, n_layers: int | None = None
+) -> None:
     """Freeze (``trainable=False``) or unfreeze the first ``n_layers`` layers (default: all but the last).
 
     As in the book, the flag is set per layer. Keras applies it when the model is **compiled**:
@@ -192,7 +213,9 @@ def set_trainable(model: keras.Model, trainable: bool, *, n_layers: int | None =
         n_layers = n_total - 1
     n_layers = check_int("n_layers", n_layers, min_value=0)
     if n_layers > n_total:
-        raise ValueError(f"n_layers must be <= {n_total} (the model's layers), got {n_layers}")
+        raise ValueError(
+            f"n_layers must be <= {n_total} (the model's layers), got {n_layers}"
+        )
     for layer in model.layers[:n_layers]:
         layer.trainable = bool(trainable)
 
@@ -203,7 +226,9 @@ def trainable_flags(model: keras.Model) -> dict[str, bool]:
     return {layer.name: bool(layer.trainable) for layer in model.layers}
 
 
-def split_model(model: keras.Sequential, n_layers: int) -> tuple[keras.Sequential, keras.Sequential]:
+def split_model(
+    model: keras.Sequential, n_layers: int
+) -> tuple[keras.Sequential, keras.Sequential]:
     """Split ``model`` after its first ``n_layers`` layers into ``(base, top)``, sharing the layers.
 
     ``top(base(x))`` equals ``model(x)``. With the base frozen, its outputs for the training set can
@@ -215,12 +240,16 @@ def split_model(model: keras.Sequential, n_layers: int) -> tuple[keras.Sequentia
     n_total = len(model.layers)
     n_layers = check_int("n_layers", n_layers, min_value=1)
     if n_layers >= n_total:
-        raise ValueError(f"n_layers must be < {n_total} (the model's layers), got {n_layers}")
+        raise ValueError(
+            f"n_layers must be < {n_total} (the model's layers), got {n_layers}"
+        )
     base = keras.Sequential(
-        [keras.Input(shape=model.input_shape[1:]), *model.layers[:n_layers]], name=f"{model.name}_base"
+        [keras.Input(shape=model.input_shape[1:]), *model.layers[:n_layers]],
+        name=f"{model.name}_base",
     )
     top = keras.Sequential(
-        [keras.Input(shape=base.output_shape[1:]), *model.layers[n_layers:]], name=f"{model.name}_top"
+        [keras.Input(shape=base.output_shape[1:]), *model.layers[n_layers:]],
+        name=f"{model.name}_top",
     )
     return base, top
 
@@ -250,10 +279,20 @@ def build_autoencoder(
     inputs, then reuse the encoder's layers for a classifier (:func:`reuse_layers` on a model built
     with the encoder's layers, or ``keras.Sequential([*encoder.layers, Dense(...)])``).
     """
-    if isinstance(hidden_units, (int, str, bytes)) or not isinstance(hidden_units, Sequence) or not hidden_units:
-        raise TypeError(f"hidden_units must be a non-empty sequence of layer widths, got {hidden_units!r}")
-    units = [check_int(f"hidden_units[{i}]", u, min_value=1) for i, u in enumerate(hidden_units)]
-    shape = tuple(check_int(f"input_shape[{i}]", d, min_value=1) for i, d in enumerate(input_shape))
+    if (
+        isinstance(hidden_units, (int, str, bytes))
+        or not isinstance(hidden_units, Sequence)
+        or not hidden_units
+    ):
+        raise TypeError(
+            f"hidden_units must be a non-empty sequence of layer widths, got {hidden_units!r}"
+        )
+    units = [
+        check_int(f"hidden_units[{i}]", u, min_value=1) for i, u in enumerate(hidden_units)
+    ]
+    shape = tuple(
+        check_int(f"input_shape[{i}]", d, min_value=1) for i, d in enumerate(input_shape)
+    )
     if not shape:
         raise ValueError("input_shape must have at least one dimension")
     if seed is not None:
@@ -270,7 +309,9 @@ def build_autoencoder(
         + [keras.layers.Dense(n_in, activation="sigmoid"), keras.layers.Reshape(shape)],
         name="decoder",
     )
-    autoencoder = keras.Sequential([keras.Input(shape=shape), encoder, decoder], name="autoencoder")
+    autoencoder = keras.Sequential(
+        [keras.Input(shape=shape), encoder, decoder], name="autoencoder"
+    )
     return autoencoder, encoder
 
 
@@ -306,7 +347,9 @@ def set_layer_weights(layer: keras.layers.Layer, arrays: Sequence[Any]) -> None:
     if not isinstance(layer, keras.layers.Layer):
         raise TypeError(f"layer must be a Keras layer, got {type(layer).__name__}")
     if isinstance(arrays, (np.ndarray, str, bytes)) or not isinstance(arrays, Sequence):
-        raise TypeError(f"arrays must be a list of arrays (one per weight of layer {layer.name!r})")
+        raise TypeError(
+            f"arrays must be a list of arrays (one per weight of layer {layer.name!r})"
+        )
     weights = layer.weights
     if len(arrays) != len(weights):
         raise ValueError(
@@ -317,7 +360,9 @@ def set_layer_weights(layer: keras.layers.Layer, arrays: Sequence[Any]) -> None:
     for w, a in zip(weights, arrays):
         a = np.asarray(a)
         if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-            raise TypeError(f"layer {layer.name!r}, weight {w.name!r}: expected numbers, got dtype {a.dtype}")
+            raise TypeError(
+                f"layer {layer.name!r}, weight {w.name!r}: expected numbers, got dtype {a.dtype}"
+            )
         expected = tuple(w.shape)
         if a.shape != expected:
             hint = " (its transpose would fit: PyTorch stores Linear weights as (out, in))"
@@ -330,7 +375,12 @@ def set_layer_weights(layer: keras.layers.Layer, arrays: Sequence[Any]) -> None:
 
 
 def fit_epochs(
-    model: keras.Model, train: tuple[Any, Any], *, epochs: int, batch_size: int = 25, seed: int = 0
+    model: keras.Model,
+    train: tuple[Any, Any],
+    *,
+    epochs: int,
+    batch_size: int = 25,
+    seed: int = 0,
 ) -> None:
     """Train a compiled ``model`` for ``epochs`` epochs in **one** ``model.fit`` call.
 
@@ -346,10 +396,14 @@ def fit_epochs(
     if not getattr(model, "compiled", False):
         raise ValueError("model must be compiled first (model.compile(...))")
     if not isinstance(train, Sequence) or len(train) != 2:
-        raise TypeError(f"train must be an (x, y) pair such as data.train, got {type(train).__name__}")
+        raise TypeError(
+            f"train must be an (x, y) pair such as data.train, got {type(train).__name__}"
+        )
     x, y = np.asarray(train[0]), np.asarray(train[1])
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"train must hold as many inputs as targets (at least one), got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"train must hold as many inputs as targets (at least one), got {len(x)} and {len(y)}"
+        )
     epochs = check_int("epochs", epochs, min_value=1)
     batch_size = check_int("batch_size", batch_size, min_value=1)
     seed = check_int("seed", seed, min_value=0)
@@ -384,7 +438,9 @@ def error_ratio(scratch: Any, transfer: Any) -> np.ndarray:
     s = np.asarray(scratch, dtype=np.float64)
     t = np.asarray(transfer, dtype=np.float64)
     if s.shape != t.shape:
-        raise ValueError(f"scratch and transfer must have the same shape, got {s.shape} and {t.shape}")
+        raise ValueError(
+            f"scratch and transfer must have the same shape, got {s.shape} and {t.shape}"
+        )
     if (s < 0).any() or (s > 1).any() or (t < 0).any() or (t > 1).any():
         raise ValueError("error rates must be in [0, 1]")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -426,7 +482,9 @@ def transfer_vs_scratch(
     """
     model_a = _check_sequential("model_a", model_a)
     if not callable(task_b):
-        raise TypeError("task_b must be a callable taking a seed and returning (train, test) pairs")
+        raise TypeError(
+            "task_b must be a callable taking a seed and returning (train, test) pairs"
+        )
     seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
@@ -434,9 +492,14 @@ def transfer_vs_scratch(
     epochs_frozen = check_int("epochs_frozen", epochs_frozen, min_value=1)
     if epochs_frozen >= epochs:
         raise ValueError(f"epochs_frozen must be < epochs ({epochs}), got {epochs_frozen}")
-    learning_rate = check_float("learning_rate", learning_rate, min_value=0.0, min_inclusive=False)
+    learning_rate = check_float(
+        "learning_rate", learning_rate, min_value=0.0, min_inclusive=False
+    )
     fine_tune_learning_rate = check_float(
-        "fine_tune_learning_rate", fine_tune_learning_rate, min_value=0.0, min_inclusive=False
+        "fine_tune_learning_rate",
+        fine_tune_learning_rate,
+        min_value=0.0,
+        min_inclusive=False,
     )
     loss = "binary_crossentropy"
     if not isinstance(fine_tune, (bool, np.bool_)):
@@ -446,7 +509,9 @@ def transfer_vs_scratch(
     scratch.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
     on_a = reuse_layers(model_a, n_hidden, name="model_B_on_A")
     reused = [w.copy() for w in on_a.get_weights()[:-2]]
-    on_a.compile(optimizer=keras.optimizers.SGD(learning_rate=fine_tune_learning_rate), loss=loss)
+    on_a.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=fine_tune_learning_rate), loss=loss
+    )
     base, top = split_model(on_a, len(on_a.layers) - 1)
     top.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
     rows = []
@@ -458,14 +523,30 @@ def transfer_vs_scratch(
         on_a.set_weights(reused + on_a.get_weights()[-2:])
         reinitialize(on_a, seed=seed, n_layers=1)
         features = cached_features(base, train[0])
-        fit_epochs(top, (features, train[1]), epochs=frozen_epochs, batch_size=batch_size, seed=seed)
+        fit_epochs(
+            top,
+            (features, train[1]),
+            epochs=frozen_epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
         if fine_tune:
-            fit_epochs(on_a, train, epochs=epochs - epochs_frozen, batch_size=batch_size, seed=seed + 1)
+            fit_epochs(
+                on_a,
+                train,
+                epochs=epochs - epochs_frozen,
+                batch_size=batch_size,
+                seed=seed + 1,
+            )
         rows.append(
             {
                 "seed": seed,
-                "scratch": error_rate(y_test, scratch.predict(x_test, batch_size=1024, verbose=0)),
-                "transfer": error_rate(y_test, on_a.predict(x_test, batch_size=1024, verbose=0)),
+                "scratch": error_rate(
+                    y_test, scratch.predict(x_test, batch_size=1024, verbose=0)
+                ),
+                "transfer": error_rate(
+                    y_test, on_a.predict(x_test, batch_size=1024, verbose=0)
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -495,16 +576,22 @@ def compare_on_budgets(
     ``min_steps`` updates). Returns one row per (name, budget, seed) with the test ``accuracy``.
     """
     if not isinstance(classifiers, Mapping) or not classifiers:
-        raise ValueError("classifiers must be a non-empty mapping of name -> (model, n_fresh)")
+        raise ValueError(
+            "classifiers must be a non-empty mapping of name -> (model, n_fresh)"
+        )
     x, y = np.asarray(train[0]), np.asarray(train[1])
     x_test, y_test = np.asarray(test[0]), np.asarray(test[1])
     budgets = [check_int("budgets[i]", b, min_value=1) for b in budgets]
     if not budgets or max(budgets) > len(x):
-        raise ValueError(f"budgets must be non-empty and at most {len(x)} (the training examples)")
+        raise ValueError(
+            f"budgets must be non-empty and at most {len(x)} (the training examples)"
+        )
     seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    learning_rate = check_float("learning_rate", learning_rate, min_value=0.0, min_inclusive=False)
+    learning_rate = check_float(
+        "learning_rate", learning_rate, min_value=0.0, min_inclusive=False
+    )
     batch_size = check_int("batch_size", batch_size, min_value=1)
     min_epochs = check_int("min_epochs", min_epochs, min_value=1)
     min_steps = check_int("min_steps", min_steps, min_value=1)
@@ -528,7 +615,16 @@ def compare_on_budgets(
             for name, (model, n_fresh, initial) in prepared.items():
                 model.set_weights(initial)
                 reinitialize(model, seed=seed, n_layers=n_fresh)
-                fit_epochs(model, (x[idx], y[idx]), epochs=epochs, batch_size=batch_size, seed=seed)
+                fit_epochs(
+                    model, (x[idx], y[idx]), epochs=epochs, batch_size=batch_size, seed=seed
+                )
                 pred = np.argmax(model.predict(x_test, batch_size=1024, verbose=0), axis=1)
-                rows.append({"model": name, "labels": n, "seed": seed, "accuracy": float(np.mean(pred == y_test))})
+                rows.append(
+                    {
+                        "model": name,
+                        "labels": n,
+                        "seed": seed,
+                        "accuracy": float(np.mean(pred == y_test)),
+                    }
+                )
     return pd.DataFrame(rows)
