@@ -298,5 +298,91 @@ def main() -> None:
     print(f"Fashion-MNIST OK in {directory}: {sizes} (checksums verified)")
 
 
+
+# --- Chapter 6: the transfer-learning tasks A and B -----------------------------------------------
+
+
+class TransferTasks(NamedTuple):
+    """Task A (multi-class, the other classes) and task B (binary, two held-out classes).
+
+    ``a_classes[k]`` is the original Fashion-MNIST label of task A's label ``k``; task B's label is
+    1 for ``positive`` and 0 for ``negative`` (both original labels).
+    """
+
+    a: Dataset
+    b: Dataset
+    a_classes: tuple[int, ...]
+    positive: int
+    negative: int
+
+
+def _class_label(name: str, value: object) -> int:
+    label = check_int(name, value, min_value=0)
+    if label >= len(CLASS_NAMES):
+        raise ValueError(f"{name} must be a Fashion-MNIST label in 0..{len(CLASS_NAMES) - 1}, got {label}")
+    return label
+
+
+def _pick(
+    split: Split, mask: np.ndarray, n: int | None, rng: np.random.Generator | None, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.flatnonzero(mask)
+    if n is not None:
+        if n > len(idx):
+            raise ValueError(f"{name} must be <= {len(idx)} (the images of its classes), got {n}")
+        idx = idx[:n] if rng is None else np.sort(rng.choice(idx, n, replace=False))
+    return split.x[idx], split.y[idx]
+
+
+def transfer_tasks(
+    data: Dataset | None = None,
+    *,
+    positive: int = 6,
+    negative: int = 5,
+    n_train_b: int = 200,
+    n_train_a: int | None = None,
+    seed: int | None = None,
+) -> TransferTasks:
+    """The book's transfer-learning tasks (ch. 11, "Transfer Learning with Keras").
+
+    Task A: the eight classes other than ``positive`` and ``negative``, labels renumbered 0..7 in
+    their original order (the book's ``y_A[y_A > 6] -= 2`` for shirt and sandal). Task B: a binary
+    task, label 1 for ``positive`` and 0 for ``negative`` (the book's ``(y == 6).astype(float32)``:
+    shirt vs sandal), with only ``n_train_b`` labelled training images.
+
+    Each split of A and B is taken from the same split of ``data`` (default:
+    :func:`load_fashion_mnist`), so no image is in two splits; validation and test keep every image
+    of their classes. Training images are the first ``n_train_b`` (``n_train_a``; ``None`` keeps
+    all) of their classes, as in the book, or a random draw with ``seed``.
+    """
+    positive = _class_label("positive", positive)
+    negative = _class_label("negative", negative)
+    if positive == negative:
+        raise ValueError(f"positive and negative must be different classes, got {positive} twice")
+    n_train_b = check_int("n_train_b", n_train_b, min_value=1)
+    if n_train_a is not None:
+        n_train_a = check_int("n_train_a", n_train_a, min_value=1)
+    if seed is not None:
+        seed = check_int("seed", seed, min_value=0)
+    if data is None:
+        data = load_fashion_mnist()
+    elif not isinstance(data, Dataset):
+        raise TypeError(f"data must be a tdnn.data.Dataset or None, got {type(data).__name__}")
+    b_set = (negative, positive)
+    a_classes = tuple(c for c in range(len(CLASS_NAMES)) if c not in b_set)
+    new_label = np.full(len(CLASS_NAMES), -1, dtype=np.int16)
+    new_label[list(a_classes)] = np.arange(len(a_classes))
+    rng_a = None if seed is None else np.random.default_rng([seed, 0])
+    rng_b = None if seed is None else np.random.default_rng([seed, 1])
+    a_splits, b_splits = [], []
+    for which, split in zip(("train", "valid", "test"), data):
+        in_b = np.isin(split.y, b_set)
+        x, y = _pick(split, ~in_b, n_train_a if which == "train" else None, rng_a, "n_train_a")
+        a_splits.append(Split(x, new_label[y].astype(np.uint8)))
+        x, y = _pick(split, in_b, n_train_b if which == "train" else None, rng_b, "n_train_b")
+        b_splits.append(Split(x, (y == positive).astype(np.float32)))
+    return TransferTasks(Dataset(*a_splits), Dataset(*b_splits), a_classes, positive, negative)
+
+
 if __name__ == "__main__":
     main()
