@@ -255,7 +255,7 @@ plt.show()
 # | Many hidden units output 0 for every input | Dying ReLUs: measure the dead-unit fraction; try leaky ReLU, ELU or a lower learning rate | [03_activations](03_activations.ipynb) |
 # | A deep network trains slowly or is very sensitive to the learning rate | Add batch normalization (or use SELU on a plain dense stack) | [04_batch_normalization](04_batch_normalization.ipynb) |
 # | The loss jumps to inf or NaN after some steps | Exploding gradients or a learning rate that is too high: log the gradient norm, clip it (global_clipnorm), lower the learning rate | [05_gradient_clipping](05_gradient_clipping.ipynb) |
-# | Too little labeled data to learn the task | Reuse the lower layers of a network trained on a similar task, frozen first | `06_transfer_learning` |
+# | Too little labeled data to learn the task | Reuse the lower layers of a network trained on a similar task, frozen first | [06_transfer_learning](06_transfer_learning.ipynb) |
 # | Training progresses, but slowly | Use a faster optimizer (momentum, Nesterov, Adam/AdamW) instead of plain SGD | [07_optimizers](07_optimizers.ipynb) |
 # | The loss plateaus or oscillates and then diverges | The learning rate is too high or never decays: find it with an LR sweep, then use a schedule (performance scheduling, 1cycle) | [08_lr_schedules](08_lr_schedules.ipynb) |
 # | Training accuracy keeps improving while validation accuracy does not | Overfitting: early stopping, ℓ2/weight decay, dropout, max-norm | [09_regularization](09_regularization.ipynb) |
