@@ -45,6 +45,7 @@ profile = setup_notebook()
 
 # %%
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -86,7 +87,8 @@ from tdnn.transfer import (
 data = load_fashion_mnist()
 n_train_a = profile.pick(book=8_000, full=None)
 tasks = transfer_tasks(data, positive=6, negative=5, n_train_b=200, n_train_a=n_train_a)
-print("task A labels:", {k: CLASS_NAMES[c] for k, c in enumerate(tasks.a_classes)})
+print("task A labels:")
+print(", ".join(f"{k} = {CLASS_NAMES[c]}" for k, c in enumerate(tasks.a_classes)))
 print(f"task B: 1 = {CLASS_NAMES[tasks.positive]}, 0 = {CLASS_NAMES[tasks.negative]}")
 pd.DataFrame(
     {
@@ -557,7 +559,8 @@ state_dict = {}  # what torch's model.state_dict() would hold, as NumPy arrays
 for i, layer in enumerate(l for l in model_A.layers if isinstance(l, keras.layers.Dense)):
     kernel, bias = layer.get_weights()
     state_dict[f"fc{i + 1}.weight"], state_dict[f"fc{i + 1}.bias"] = kernel.T, bias
-print({k: v.shape for k, v in state_dict.items()})
+for name, value in state_dict.items():
+    print(f"{name:11s} {value.shape}")
 
 imported = build_mlp(HIDDEN, n_outputs=8, seed=0, name="imported")
 dense = [l for l in imported.layers if isinstance(l, keras.layers.Dense)]
@@ -578,7 +581,7 @@ print(
 try:
     set_layer_weights(dense[0], [state_dict["fc1.weight"], state_dict["fc1.bias"]])
 except ValueError as error:
-    print(f"ValueError: {error}")
+    print(textwrap.fill(f"ValueError: {error}", width=88))
 
 # %% [markdown]
 # ## Exercises
