@@ -30,6 +30,7 @@ import pandas as pd
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
 from tdnn.activations import SELU_ALPHA, SELU_SCALE
+from tdnn.optimizers import Adam, AdamW
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -128,29 +129,19 @@ def adam_trajectory(
     )
     l2 = check_float("l2", l2, min_value=0.0)
     weight_decay = check_float("weight_decay", weight_decay, min_value=0.0)
-    beta_1 = check_float(
-        "beta_1", beta_1, min_value=0.0, max_value=1.0, max_inclusive=False
+    optimizer: Adam = (
+        AdamW(learning_rate, weight_decay, beta_1, beta_2, epsilon)
+        if weight_decay
+        else Adam(learning_rate, beta_1, beta_2, epsilon)
     )
-    beta_2 = check_float(
-        "beta_2", beta_2, min_value=0.0, max_value=1.0, max_inclusive=False
-    )
-    epsilon = check_float("epsilon", epsilon, min_value=0.0, min_inclusive=False)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
     out = [w.copy()]
-    for t in range(1, steps + 1):
+    for _ in range(steps):
         g = _as_float64("data_grad(w)", data_grad(w.copy()))
         if g.shape != w.shape:
             raise ValueError(
                 f"data_grad(w) must have the shape of w0 {w.shape}, got {g.shape}"
             )
-        g = g + 2.0 * l2 * w
-        if weight_decay:
-            w = w - learning_rate * weight_decay * w
-        m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * g * g
-        alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        w = w - alpha * m / (np.sqrt(v) + epsilon)
+        w = optimizer.step(w, g + 2.0 * l2 * w)  # AdamW decays w itself before its Adam step
         out.append(w.copy())
     return np.stack(out)
 
@@ -170,6 +161,25 @@ def dropout_mask(
     return rng.random(shape) >= rate
 
 
+def _dropout_inputs(
+    x: Any, rate: float, training: Any, mask: Any, seed: int | None
+) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """Validated ``(x, rate, keep mask)``; the mask is ``None`` when dropout does nothing
+    (inference, or ``rate == 0``), and then ``x`` is a copy to return as is."""
+    x = _as_float64("x", x)
+    rate = _check_rate(rate)
+    if not isinstance(training, bool):
+        raise TypeError(f"training must be a bool, got {type(training).__name__}")
+    if not training or rate == 0.0:
+        return x.copy(), rate, None
+    if mask is None:
+        mask = dropout_mask(x.shape, rate, seed)
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != x.shape:
+        raise ValueError(f"mask must be a boolean array of shape {x.shape}")
+    return x, rate, mask
+
+
 def apply_dropout(
     x: Any,
     rate: float,
@@ -185,17 +195,9 @@ def apply_dropout(
     input's expected value is unchanged; at inference dropout does nothing. ``mask`` (a boolean
     keep mask of ``x``'s shape) defaults to :func:`dropout_mask` drawn with ``seed``.
     """
-    x = _as_float64("x", x)
-    rate = _check_rate(rate)
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be a bool, got {type(training).__name__}")
-    if not training or rate == 0.0:
-        return x.copy()
+    x, rate, mask = _dropout_inputs(x, rate, training, mask, seed)
     if mask is None:
-        mask = dropout_mask(x.shape, rate, seed)
-    mask = np.asarray(mask)
-    if mask.dtype != bool or mask.shape != x.shape:
-        raise ValueError(f"mask must be a boolean array of shape {x.shape}")
+        return x
     return np.where(mask, x / (1.0 - rate), 0.0)
 
 
@@ -222,17 +224,9 @@ def apply_alpha_dropout(
     seed: int | None = None,
 ) -> np.ndarray:
     """Alpha dropout: ``a·(x·mask + α'·(1 − mask)) + b`` in training, ``x`` at inference."""
-    x = _as_float64("x", x)
-    rate = _check_rate(rate)
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be a bool, got {type(training).__name__}")
-    if not training or rate == 0.0:
-        return x.copy()
+    x, rate, mask = _dropout_inputs(x, rate, training, mask, seed)
     if mask is None:
-        mask = dropout_mask(x.shape, rate, seed)
-    mask = np.asarray(mask)
-    if mask.dtype != bool or mask.shape != x.shape:
-        raise ValueError(f"mask must be a boolean array of shape {x.shape}")
+        return x
     alpha_p, a, b = alpha_dropout_params(rate)
     return a * np.where(mask, x, alpha_p) + b
 
