@@ -296,17 +296,6 @@ def test_bad_types_raise_type_error(make):
         make()
 
 
-def test_importing_does_not_import_tensorflow():
-    import subprocess
-    import sys
-
-    code = "import sys, tdnn.optimizers; print('tensorflow' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "False"
-
-
 # --------------------------------------------------------------------------------------------------
 # test problems and the driver
 
