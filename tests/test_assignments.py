@@ -285,7 +285,8 @@ def test_backprop_step_shrinks_delta_by_mean_field_gain() -> None:
     z = rng.normal(0.0, np.sqrt(var_z), size=(256, fan))
     measured = np.sqrt(np.mean(_backprop(delta, kernel, z) ** 2))  # δ above has RMS ≈ 1
     predicted = mean_field("sigmoid", weight_var, fan=fan, depth=1, first_variance=var_z)["gain"].iloc[0]
-    assert measured == pytest.approx(predicted, rel=0.05)
+    # over seeds 0-4 the ratio measured/predicted stayed within 0.4 % of 1
+    assert measured == pytest.approx(predicted, rel=0.02)
     assert predicted < 0.25
 
 
@@ -316,6 +317,7 @@ def test_selu_right_answers_pass() -> None:
         (lambda z: _selu(z)[:-1], "shape"),
         (lambda z: _selu(np.ravel(z)), "any shape"),
         (lambda z: math.exp(z), "raised TypeError"),
+        (lambda z: _selu(z).astype(np.float32), "float64"),
         (lambda z: None, "must return an array"),
     ],
 )
@@ -353,6 +355,7 @@ def test_dropout_right_answers_pass() -> None:
         (lambda x, r, k, t: _dropout(x, r, k, t)[:, :1], "shape"),
         (lambda x, r, k, t: np.where(k, x, 0.0) ** 2 if t else x, "rescale the others"),
         (lambda x, r, k, t: None, "must return an array"),
+        (lambda x, r, k, t: _dropout(x, r, k, t).astype(np.float32), "float64"),
     ],
 )
 def test_dropout_hints(wrong, expected) -> None:

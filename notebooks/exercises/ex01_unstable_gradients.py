@@ -351,7 +351,7 @@ check_choice_answer(q6, {"a", "b", "c"}, hint="Three options are right; chapter 
 # **Question 7 (chapter 3).** Write `selu(z)`, the SELU activation applied elementwise to a
 # NumPy array `z` of any shape. SELU is a scaled ELU (Eq. 11-2) with $\alpha \approx 1.67$ and
 # scale $\lambda \approx 1.05$; self-normalization needs the exact constants, imported below as
-# `SELU_ALPHA` and `SELU_SCALE`.
+# `SELU_ALPHA` and `SELU_SCALE`. Use NumPy.
 
 # %% [raw]
 # # BEGIN SOLUTION

@@ -481,8 +481,8 @@ check_choice_answer(q8, {"a", "c"}, hint="When is dropout active, and how does M
 # beforehand (a boolean array of `x`'s shape: `True`, with probability $1 - p$ where $p$ =
 # `rate`, for an input that is kept; `False` for one that is dropped). As in Keras, the inputs
 # passed on must have the same expected value in training (`training=True`) and at inference
-# (`training=False`), and all of dropout's work happens during training. Return a new array; do
-# not modify `x`.
+# (`training=False`), and all of dropout's work happens during training. Use NumPy; return a new
+# array, do not modify `x`.
 
 # %% [raw]
 # # BEGIN SOLUTION
