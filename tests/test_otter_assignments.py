@@ -22,6 +22,9 @@ from conftest import NOTEBOOKS
 
 EXERCISES = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
 OTTER = Path(sys.executable).with_name("otter")
+# full marks per assignment (1 point per conceptual question, 2 per coding question): a question
+# lost from the autograder shows up here
+FULL_MARKS = {"ex01_unstable_gradients": 15, "ex02_faster_training": 13}
 
 
 def _otter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -63,6 +66,8 @@ def test_teacher_solution_scores_full_marks(assigned) -> None:
     _otter("run", "-a", str(assigned["zip"]), "-o", str(grades), str(assigned["solution"]))
     score, total = _score(grades / "results.json")
     assert total > 0 and score == total, f"teacher solution scored {score}/{total}"
+    expected = FULL_MARKS.get(assigned["teacher"].stem)
+    assert expected is None or total == expected, f"full marks are {total}, expected {expected}"
 
 
 def test_untouched_student_notebook_scores_near_zero(assigned) -> None:

@@ -96,23 +96,45 @@ check_choice_answer(q1, "a", hint="Which layers are the most task-specific, and 
 # %% [raw]
 # # BEGIN QUESTION
 # name: q2
-# points: 1
+# points: 2
 
 # %% [markdown]
-# **Question 2 (chapter 7).** With momentum optimization, $\mathbf m \leftarrow \beta\mathbf m -
-# \eta\nabla_\theta J(\theta)$ and $\theta \leftarrow \theta + \mathbf m$. If the gradient stays
-# constant, the step size approaches a *terminal velocity*. With $\beta = 0.99$, how many times
-# larger than a plain gradient-descent step $\eta\nabla_\theta J$ is it? Give a number.
+# **Question 2 (chapter 6).** `model_a` is a trained `keras.Sequential` model for task A; its
+# last layer is its output layer. Write `model_b_on_a(model_a)`, which returns a new
+# `keras.Sequential` model for task B (a binary task): every layer of `model_a` but its output
+# layer, with model A's trained weights, then a new output layer
+# `keras.layers.Dense(1, activation="sigmoid")`. The reused layers must be frozen, the new output
+# layer trainable, and `model_a` must not change, neither now nor when the new model trains.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-q2 = 1 / (1 - 0.99)  # SOLUTION
+import keras
+
+
+def model_b_on_a(model_a):
+    # BEGIN SOLUTION
+    model_a_clone = keras.models.clone_model(model_a)
+    model_a_clone.set_weights(model_a.get_weights())
+    reused = model_a_clone.layers[:-1]
+    for layer in reused:
+        layer.trainable = False
+    model_b = keras.Sequential([keras.Input(shape=model_a.input_shape[1:]), *reused])
+    model_b.add(keras.layers.Dense(1, activation="sigmoid"))
+    return model_b
+    # END SOLUTION
+
 
 # %% [markdown]
-# **Explanation.** At the fixed point $\mathbf m = \beta\mathbf m - \eta\nabla J$, so
-# $\mathbf m = -\eta\nabla J / (1-\beta)$: the step is $1/(1-\beta) = 100$ times the plain one.
+# **Explanation.** `keras.Sequential(model_a.layers[:-1])` would hold model A's very layers:
+# training model B would change model A too. `keras.models.clone_model` copies the architecture
+# only, with new random weights, so the trained weights are copied with `set_weights`. The reused
+# layers are frozen for the first epochs, while the new output layer, which starts from random
+# weights, makes large errors whose gradients would otherwise wreck the reused features; freezing
+# takes effect when the model is compiled, and later the top hidden layers can be unfrozen with a
+# lower learning rate (question 1). `tdnn.transfer.reuse_layers(model_a, freeze=True)` does the
+# same; chapter 6 shows the shared-layers pitfall and measures when transfer helps.
 
 # %% [raw]
 # # END SOLUTION
@@ -121,13 +143,21 @@ q2 = 1 / (1 - 0.99)  # SOLUTION
 # # BEGIN TESTS
 
 # %%
-isinstance(q2, (int, float)) and q2 > 0
+_model_a = keras.Sequential(
+    [
+        keras.Input(shape=(4,)),
+        keras.layers.Dense(3, activation="relu"),
+        keras.layers.Dense(2, activation="softmax"),
+    ]
+)
+_model_b = model_b_on_a(_model_a)
+(len(_model_b.layers), _model_b.layers[-1].units, _model_b.layers[0].trainable)
 
 # %%
 # HIDDEN
-from tdnn.assignments import check_number
+from tdnn.assignments import check_model_b_on_a
 
-check_number(q2, 100.0, rel_tol=1e-3, hint="Solve m = βm − η∇J for m.")
+check_model_b_on_a(model_b_on_a)
 
 # %% [raw]
 # # END TESTS
@@ -141,7 +171,49 @@ check_number(q2, 100.0, rel_tol=1e-3, hint="Solve m = βm − η∇J for m.")
 # points: 1
 
 # %% [markdown]
-# **Question 3 (chapter 7).** What happens if you set the momentum hyperparameter too close to 1
+# **Question 3 (chapter 7).** With momentum optimization, $\mathbf m \leftarrow \beta\mathbf m -
+# \eta\nabla_\theta J(\theta)$ and $\theta \leftarrow \theta + \mathbf m$. If the gradient stays
+# constant, the step size approaches a *terminal velocity*. With $\beta = 0.99$, how many times
+# larger than a plain gradient-descent step $\eta\nabla_\theta J$ is it? Give a number.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+q3 = 1 / (1 - 0.99)  # SOLUTION
+
+# %% [markdown]
+# **Explanation.** At the fixed point $\mathbf m = \beta\mathbf m - \eta\nabla J$, so
+# $\mathbf m = -\eta\nabla J / (1-\beta)$: the step is $1/(1-\beta) = 100$ times the plain one.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+isinstance(q3, (int, float)) and q3 > 0
+
+# %%
+# HIDDEN
+from tdnn.assignments import check_number
+
+check_number(q3, 100.0, rel_tol=1e-3, hint="Solve m = βm − η∇J for m.")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q4
+# points: 1
+
+# %% [markdown]
+# **Question 4 (chapter 7).** What happens if you set the momentum hyperparameter too close to 1
 # (say 0.99999) when using SGD with momentum?
 #
 # - (a) Training is faster and more stable than with 0.9.
@@ -154,7 +226,7 @@ check_number(q2, 100.0, rel_tol=1e-3, hint="Solve m = βm − η∇J for m.")
 # # BEGIN SOLUTION
 
 # %%
-q3 = "b"  # SOLUTION
+q4 = "b"  # SOLUTION
 
 # %% [markdown]
 # **Explanation.** With $\beta$ close to 1 there is almost no friction: the momentum accumulates
@@ -171,63 +243,13 @@ q3 = "b"  # SOLUTION
 # %%
 from tdnn.assignments import check_choice_format
 
-check_choice_format(q3, "abcd")
+check_choice_format(q4, "abcd")
 
 # %%
 # HIDDEN
 from tdnn.assignments import check_choice_answer
 
-check_choice_answer(q3, "b", hint="How large does the terminal velocity get, and what stops the optimizer once it passes the minimum?")
-
-# %% [raw]
-# # END TESTS
-
-# %% [raw]
-# # END QUESTION
-
-# %% [raw]
-# # BEGIN QUESTION
-# name: q4
-# points: 1
-
-# %% [markdown]
-# **Question 4 (chapters 7 and 9).** Which of these produce a *sparse* model (many weights exactly
-# 0)? Select all that apply.
-#
-# - (a) Train normally, then set the tiny weights to 0.
-# - (b) Train with (strong) $\ell_1$ regularization.
-# - (c) Prune the model during training with the TensorFlow Model Optimization Toolkit.
-# - (d) Train with dropout.
-# - (e) Train with $\ell_2$ regularization.
-# - (f) Use max-norm regularization.
-
-# %% [raw]
-# # BEGIN SOLUTION
-
-# %%
-q4 = {"a", "b", "c"}  # SOLUTION
-
-# %% [markdown]
-# **Explanation.** (a), (b) and (c) are the chapter's three ways. $\ell_1$ pushes weights all the
-# way to 0 (its gradient does not shrink near 0); $\ell_2$ and max-norm shrink weights but almost
-# never make them exactly 0; dropout zeroes *activations* at random during training, not weights.
-
-# %% [raw]
-# # END SOLUTION
-
-# %% [raw]
-# # BEGIN TESTS
-
-# %%
-from tdnn.assignments import check_choice_format
-
-check_choice_format(q4, "abcdef", multiple=True)
-
-# %%
-# HIDDEN
-from tdnn.assignments import check_choice_answer
-
-check_choice_answer(q4, {"a", "b", "c"}, hint="Three options are right; which penalties drive weights exactly to 0, and does dropout touch the weights at all?")
+check_choice_answer(q4, "b", hint="How large does the terminal velocity get, and what stops the optimizer once it passes the minimum?")
 
 # %% [raw]
 # # END TESTS
@@ -238,58 +260,10 @@ check_choice_answer(q4, {"a", "b", "c"}, hint="Three options are right; which pe
 # %% [raw]
 # # BEGIN QUESTION
 # name: q5
-# points: 1
-
-# %% [markdown]
-# **Question 5 (chapter 9).** Which statements are true? Select all that apply.
-#
-# - (a) Dropout slows down training: the model usually needs more epochs to converge.
-# - (b) Dropout slows down inference.
-# - (c) MC dropout slows down inference.
-# - (d) MC dropout slows down training compared with ordinary dropout.
-
-# %% [raw]
-# # BEGIN SOLUTION
-
-# %%
-q5 = {"a", "c"}  # SOLUTION
-
-# %% [markdown]
-# **Explanation.** Dropout is only active during training, where it slows convergence (roughly by
-# a factor of two, the book says); at inference it is turned off and costs nothing. MC dropout
-# trains exactly like dropout, but makes each prediction by averaging many stochastic forward
-# passes (dropout on), so inference is that many times slower.
-
-# %% [raw]
-# # END SOLUTION
-
-# %% [raw]
-# # BEGIN TESTS
-
-# %%
-from tdnn.assignments import check_choice_format
-
-check_choice_format(q5, "abcd", multiple=True)
-
-# %%
-# HIDDEN
-from tdnn.assignments import check_choice_answer
-
-check_choice_answer(q5, {"a", "c"}, hint="When is dropout active, and how does MC dropout make a prediction?")
-
-# %% [raw]
-# # END TESTS
-
-# %% [raw]
-# # END QUESTION
-
-# %% [raw]
-# # BEGIN QUESTION
-# name: q6
 # points: 2
 
 # %% [markdown]
-# **Question 6 (chapter 7).** Write one Adam update (Eq. 11-9, with bias correction):
+# **Question 5 (chapter 7).** Write one Adam update (Eq. 11-9, with bias correction):
 # `adam_step(theta, grad, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
 # returns the new `(theta, m, s)`, where `m` and `s` are the two moving averages (both start at
 # 0) and `t` is the step number, counting from 1. Use NumPy.
@@ -308,6 +282,16 @@ def adam_step(theta, grad, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.99
     return theta, m, s
     # END SOLUTION
 
+
+# %% [markdown]
+# **Explanation.** Eq. 11-9: $\mathbf m$ is a decaying average of the gradients (momentum),
+# $\mathbf s$ of their squares (as in RMSProp). Both start at 0, so they are biased towards 0 in
+# the first steps; dividing by $1 - \beta_1^t$ and $1 - \beta_2^t$ corrects that (at $t = 1$,
+# $\hat{\mathbf m}$ is exactly the gradient). The update divides $\hat{\mathbf m}$ by
+# $\sqrt{\hat{\mathbf s}}$ elementwise, so every parameter moves by roughly $\eta$ whatever the
+# scale of its gradient; $\varepsilon$ only guards against a division by zero (the book puts it
+# inside the square root, Keras outside: the difference is negligible). Chapter 7 checks this
+# update against `keras.optimizers.Adam` step for step.
 
 # %% [raw]
 # # END SOLUTION
@@ -332,11 +316,11 @@ check_adam_step(adam_step)
 
 # %% [raw]
 # # BEGIN QUESTION
-# name: q7
+# name: q6
 # points: 2
 
 # %% [markdown]
-# **Question 7 (chapter 8).** Write `one_cycle_lr(t, total_steps, max_lr)`, the 1cycle learning
+# **Question 6 (chapter 8).** Write `one_cycle_lr(t, total_steps, max_lr)`, the 1cycle learning
 # rate at batch step `t` (the book's `OneCycleScheduler` shape): with
 # `last_steps = total_steps // 10 + 1` and `half = (total_steps - last_steps) // 2`, the rate rises
 # linearly from `max_lr / 10` at step 0 to `max_lr` at step `half`, falls linearly back to
@@ -359,6 +343,14 @@ def one_cycle_lr(t, total_steps, max_lr):
     # END SOLUTION
 
 
+# %% [markdown]
+# **Explanation.** The schedule is piecewise linear through four points: `max_lr / 10` at step
+# 0, `max_lr` at `half`, `max_lr / 10` again at `2 * half`, and three orders of magnitude lower at
+# `total_steps` (`np.interp` over these points gives the same). The high rates in the middle of
+# the cycle speed up training and act as a regularizer; the last steps, at a rapidly falling
+# rate, let the model settle into a minimum. The book's scheduler also cycles the momentum the
+# other way round; chapter 8 compares `tdnn.schedules.one_cycle_schedule` with it.
+
 # %% [raw]
 # # END SOLUTION
 
@@ -373,6 +365,160 @@ bool(np.isclose(one_cycle_lr(0, 100, 0.1), 0.01))
 from tdnn.assignments import check_one_cycle_lr
 
 check_one_cycle_lr(one_cycle_lr)
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q7
+# points: 1
+
+# %% [markdown]
+# **Question 7 (chapters 7 and 9).** Which of these produce a *sparse* model (many weights exactly
+# 0)? Select all that apply.
+#
+# - (a) Train normally, then set the tiny weights to 0.
+# - (b) Train with (strong) $\ell_1$ regularization.
+# - (c) Prune the model during training with the TensorFlow Model Optimization Toolkit.
+# - (d) Train with dropout.
+# - (e) Train with $\ell_2$ regularization.
+# - (f) Use max-norm regularization.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+q7 = {"a", "b", "c"}  # SOLUTION
+
+# %% [markdown]
+# **Explanation.** (a), (b) and (c) are the chapter's three ways. $\ell_1$ pushes weights all the
+# way to 0 (its gradient does not shrink near 0); $\ell_2$ and max-norm shrink weights but almost
+# never make them exactly 0; dropout zeroes *activations* at random during training, not weights.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+from tdnn.assignments import check_choice_format
+
+check_choice_format(q7, "abcdef", multiple=True)
+
+# %%
+# HIDDEN
+from tdnn.assignments import check_choice_answer
+
+check_choice_answer(q7, {"a", "b", "c"}, hint="Three options are right; which penalties drive weights exactly to 0, and does dropout touch the weights at all?")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q8
+# points: 1
+
+# %% [markdown]
+# **Question 8 (chapter 9).** Which statements are true? Select all that apply.
+#
+# - (a) Dropout slows down training: the model usually needs more epochs to converge.
+# - (b) Dropout slows down inference.
+# - (c) MC dropout slows down inference.
+# - (d) MC dropout slows down training compared with ordinary dropout.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+q8 = {"a", "c"}  # SOLUTION
+
+# %% [markdown]
+# **Explanation.** Dropout is only active during training, where it slows convergence (roughly by
+# a factor of two, the book says); at inference it is turned off and costs nothing. MC dropout
+# trains exactly like dropout, but makes each prediction by averaging many stochastic forward
+# passes (dropout on), so inference is that many times slower.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+from tdnn.assignments import check_choice_format
+
+check_choice_format(q8, "abcd", multiple=True)
+
+# %%
+# HIDDEN
+from tdnn.assignments import check_choice_answer
+
+check_choice_answer(q8, {"a", "c"}, hint="When is dropout active, and how does MC dropout make a prediction?")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q9
+# points: 2
+
+# %% [markdown]
+# **Question 9 (chapter 9).** Write `dropout(x, rate, keep, training)`: what Keras' `Dropout`
+# layer passes on for its inputs `x` (a NumPy array), given the keep mask `keep` drawn at random
+# beforehand (a boolean array of `x`'s shape: `True`, with probability $1 - p$ where $p$ =
+# `rate`, for an input that is kept; `False` for one that is dropped). As in Keras, the inputs
+# passed on must have the same expected value in training (`training=True`) and at inference
+# (`training=False`), and all of dropout's work happens during training. Use NumPy; return a new
+# array, do not modify `x`.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+def dropout(x, rate, keep, training):
+    # BEGIN SOLUTION
+    if not training:
+        return x.copy()
+    return np.where(keep, x / (1 - rate), 0.0)
+    # END SOLUTION
+
+
+# %% [markdown]
+# **Explanation.** Each input survives with probability $1 - p$; dividing the survivors by
+# $1 - p$ keeps every input's expected value equal to $x$ ("inverted" dropout), so at inference
+# the layer does nothing at all. The original dropout paper left training unscaled and multiplied
+# the weights by $1 - p$ after training instead: the same in expectation, but every inference
+# would pay for it. MC dropout keeps this training-mode behaviour at inference and averages many
+# such stochastic predictions (question 8); chapter 9 checks this function's reference,
+# `tdnn.regularization.apply_dropout`, against Keras.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+np.asarray(dropout(np.ones((2, 3)), 0.5, np.ones((2, 3), dtype=bool), True)).shape == (2, 3)
+
+# %%
+# HIDDEN
+from tdnn.assignments import check_dropout
+
+check_dropout(dropout)
 
 # %% [raw]
 # # END TESTS
