@@ -325,9 +325,14 @@ class Browser:
     def close_page(self, target: str) -> None:
         self.send("Target.closeTarget", {"targetId": target})
 
-    def screenshot(self, session: str, path: Path) -> None:
+    def screenshot(self, session: str, path: Path, full_page: bool = False) -> None:
         import base64
-        data = self.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        params: dict = {"format": "png"}
+        if full_page:
+            height = self.evaluate("document.documentElement.scrollHeight", session)
+            params.update(captureBeyondViewport=True,
+                          clip={"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1})
+        data = self.send("Page.captureScreenshot", params, session=session)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
@@ -510,7 +515,8 @@ def find_chromium() -> str | None:
 
 def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 1280, height: int = 1000,
                screenshots: Path | None = None, chromium: str | None = None,
-               sidebar: list[str] | None = None, source_dir: Path | None = None) -> list[PageReport]:
+               sidebar: list[str] | None = None, source_dir: Path | None = None,
+               full_page: bool = False) -> list[PageReport]:
     """Check ``pages`` (default: every content page) of the site in ``html_dir``. ``sidebar``: the
     docnames every page's sidebar must list (default: none checked). ``source_dir``: the book's
     source folder, to compare each download with the page's source (default: not compared)."""
@@ -549,7 +555,7 @@ def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 128
             report.external_requests = _external_requests(page_events)
             if screenshots is not None:
                 screenshots.mkdir(parents=True, exist_ok=True)
-                browser.screenshot(session, screenshots / (rel.replace("/", "_")[:-5] + ".png"))
+                browser.screenshot(session, screenshots / (rel.replace("/", "_")[:-5] + ".png"), full_page)
             browser.close_page(target)
             reports.append(report)
     return reports
@@ -589,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=1000)
     ap.add_argument("--pages", help="comma-separated pages relative to html_dir, without .html")
     ap.add_argument("--screenshots", type=Path, help="folder for one PNG per page (viewport)")
+    ap.add_argument("--full-page", action="store_true", help="screenshots of the whole page, not the viewport")
     ap.add_argument("--source", type=Path, default=Path("."),
                     help="the book's source folder, with toc.yml (default: the current folder)")
     args = ap.parse_args(argv)
@@ -600,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = [args.html_dir / f"{p}.html" for p in names] if names else None
     t0 = time.monotonic()
     reports = check_site(args.html_dir, pages, args.width, args.height, args.screenshots,
-                         sidebar=toc, source_dir=args.source if toc else None)
+                         sidebar=toc, source_dir=args.source if toc else None, full_page=args.full_page)
     for r in reports:
         print(format_report(r))
     bad = [r for r in reports if r.problems]

@@ -390,3 +390,37 @@ def test_the_checker_reports_sidebar_gaps_and_bad_downloads(tmp_path) -> None:
         (src / "page.ipynb").write_text(student.replace("grader.check", "grader.check "))
         assert "differs" in check_download(site.resolve(), src.resolve(), "page",
                                            (site / "_sources" / "page.ipynb").resolve().as_uri())[1][0]
+
+
+# -- the exercise pages' generator (src/tdnn/_book.py) ----------------------------------------------
+
+def test_student_pages_open_with_their_title_and_hold_no_teacher_line() -> None:
+    import nbformat
+
+    from tdnn._book import teacher_markers, title_first
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import otter"), nbformat.v4.new_markdown_cell("# Title\n\ntext"),
+        nbformat.v4.new_code_cell("x = 1")])
+    assert [c.source[:8] for c in title_first(nb).cells] == ["# Title\n", "import o", "x = 1"]
+    assert [c.source[:8] for c in title_first(nb).cells] == ["# Title\n", "import o", "x = 1"]
+    no_title = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a"),
+                                               nbformat.v4.new_markdown_cell("## not a title")])
+    assert [c.source for c in title_first(no_title).cells] == ["a", "## not a title"]
+    for teacher in TEACHERS:  # the markers otter removes are found in every teacher notebook
+        markers = teacher_markers(nbformat.read(teacher, as_version=4))
+        assert any("BEGIN SOLUTION" in m for m in markers) and any("BEGIN TESTS" in m for m in markers)
+    for page in (ROOT / "exercises").glob("*.ipynb"):  # and in none of the generated pages
+        nb = nbformat.read(page, as_version=4)
+        assert not teacher_markers(nb), page.name
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), page.name
+
+
+def test_student_page_rejects_what_is_not_a_notebook(tmp_path) -> None:
+    from tdnn._book import student_page
+
+    with pytest.raises(ValueError, match="teacher"):
+        student_page(tmp_path / "missing.ipynb", tmp_path, "otter")
+    (tmp_path / "notes.md").write_text("# notes")
+    with pytest.raises(ValueError, match="teacher"):
+        student_page(tmp_path / "notes.md", tmp_path, "otter")
