@@ -161,7 +161,15 @@ MEASURE_JS = r"""
   // the header's download button (a dropdown): the source file it links to
   const dl = document.querySelector('.dropdown-download-buttons a.btn-download-source-button');
   const dlButton = document.querySelector('.dropdown-download-buttons > button');
+  // the link is in a dropdown menu: a click on the button must show it (then close the menu)
+  let downloadOpens = null;
+  if (dl && dlButton) {
+    dlButton.click();
+    downloadOpens = shown(dl);
+    if (downloadOpens) dlButton.click();
+  }
   return {
+    downloadOpens,
     sidebar, captions,
     download: dl ? dl.href : null,
     downloadButtonShown: !!dlButton && shown(dlButton),
@@ -550,6 +558,8 @@ def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 128
                 html_dir, source_dir, docname, m["download"])
             if m["download"] and not m["downloadButtonShown"]:
                 report.download_problems.append("the download button is not visible")
+            elif m["download"] and not m["downloadOpens"]:
+                report.download_problems.append("a click on the download button does not show the link")
             page_events = [e for e in browser.events if e.get("sessionId") in (session, None)]
             report.console_errors = _console_errors(page_events)
             report.external_requests = _external_requests(page_events)

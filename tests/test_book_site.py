@@ -347,7 +347,7 @@ SIDEBAR_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
 <a class="reference internal" href="other.html">other</a>
 <a class="reference internal" href="hidden.html" style="display:none">hidden</a></nav>
 <div class="dropdown dropdown-download-buttons"><button>download</button>
-<a class="btn-download-source-button" href="{href}">.ipynb</a></div>
+<a class="btn-download-source-button" href="{href}"{style}>.ipynb</a></div>
 <main><article class="bd-article"><p>text</p></article></main></body></html>"""
 
 
@@ -358,38 +358,38 @@ def test_the_checker_reports_sidebar_gaps_and_bad_downloads(tmp_path) -> None:
     site, src = tmp_path / "html", tmp_path / "src"
     (site / "_sources").mkdir(parents=True)
     src.mkdir()
-    (site / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=page.html" />')
+    (site / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=p0.html" />')
     (site / "other.html").write_text("<p>other</p>")
     teacher = TEACHERS[0].read_text()
-    cases = {  # link target -> (file written there, file as the source, expected problem)
-        "_sources/page.ipynb": (teacher, teacher, "holds a teacher line"),
-        "_sources/other.ipynb": (teacher, None, "is not the source of page"),
-        "_sources/broken.ipynb": ('{"cells": 1}', None, "is not a valid notebook"),
-        "_sources/nothere.ipynb": (None, None, "does not exist"),
-        "http://tdnn-layout-test.invalid/page.ipynb": (None, None, "links outside the site"),
-    }
-    student = (ROOT / EXERCISES[0]).with_suffix(".ipynb").read_text() if EXERCISES else None
-    for href, (content, source, expected) in cases.items():
-        for f in (site / "_sources").glob("*"):
-            f.unlink()
+    cases = [  # (link target, file written there, the page's source, expected problem)
+        ("_sources/p0.ipynb", teacher, teacher, "holds a teacher line"),
+        ("_sources/other.ipynb", teacher, None, "is not the source of p1"),
+        ("_sources/p2.ipynb", '{"cells": 1}', '{"cells": 1}', "is not a valid notebook"),
+        ("_sources/p3.ipynb", None, None, "does not exist"),
+        ("http://tdnn-layout-test.invalid/p4.ipynb", None, None, "links outside the site"),
+        ("_sources/p5.ipynb", None, None, "does not show the link"),  # the menu never opens
+    ]
+    for i, (href, content, source, _) in enumerate(cases):
         if content is not None:
             (site / href).write_text(content)
         if source is not None:
-            (src / "page.ipynb").write_text(source)
-        (site / "page.html").write_text(SIDEBAR_PAGE.replace("{href}", href))
-        [r] = check_site(site, [site / "page.html"], width=WIDTH, height=HEIGHT, chromium=CHROMIUM,
-                         sidebar=["page", "other", "hidden", "gone"], source_dir=src)
+            (src / f"p{i}.ipynb").write_text(source)
+        (site / f"p{i}.html").write_text(SIDEBAR_PAGE.replace("{href}", href).replace(
+            "{style}", ' style="display:none"' if i == 5 else ""))
+    reports = check_site(site, [site / f"p{i}.html" for i in range(len(cases))], width=WIDTH,
+                         height=HEIGHT, chromium=CHROMIUM, sidebar=["other", "hidden", "gone"], source_dir=src)
+    for r, (href, _, _, expected) in zip(reports, cases):
         assert r.missing_from_sidebar == ["hidden", "gone"], r.sidebar
         assert r.captions == ["Chapters"]
         assert any(expected in p for p in r.download_problems), (href, r.download_problems)
-    if student is not None:  # the same checks pass for a real student notebook that is the source
+    if EXERCISES:  # the same checks pass for a real student notebook that is the page's source
+        student = (ROOT / f"{EXERCISES[0]}.ipynb").read_text()
         (site / "_sources" / "page.ipynb").write_text(student)
         (src / "page.ipynb").write_text(student)
-        assert check_download(site.resolve(), src.resolve(), "page",
-                              (site / "_sources" / "page.ipynb").resolve().as_uri()) == ("_sources/page.ipynb", [])
+        url = (site / "_sources" / "page.ipynb").resolve().as_uri()
+        assert check_download(site.resolve(), src.resolve(), "page", url) == ("_sources/page.ipynb", [])
         (src / "page.ipynb").write_text(student.replace("grader.check", "grader.check "))
-        assert "differs" in check_download(site.resolve(), src.resolve(), "page",
-                                           (site / "_sources" / "page.ipynb").resolve().as_uri())[1][0]
+        assert "differs" in check_download(site.resolve(), src.resolve(), "page", url)[1][0]
 
 
 # -- the exercise pages' generator (src/tdnn/_book.py) ----------------------------------------------
