@@ -21,7 +21,7 @@
 # > matches what Keras samples. Through a 50-layer stack, the initializer that suits the activation
 # > keeps the gradients within a factor 10 across depth (He for ReLU, LeCun for SELU), while Glorot
 # > initialization with ReLU halves the signal's variance at every layer. In training, a 20-layer
-# > ReLU network with Keras' default initializer stays at chance in this short budget, while He
+# > ReLU network with Keras' default initializer stays near chance in this short budget, while He
 # > initialization trains it from the start; for SELU, the default and LeCun initialization do about
 # > equally well.
 #

@@ -409,7 +409,7 @@ def test_student_pages_open_with_their_title_and_hold_no_teacher_line() -> None:
     assert [c.source for c in title_first(no_title).cells] == ["a", "## not a title"]
     for teacher in TEACHERS:  # the markers otter removes are found in every teacher notebook
         markers = teacher_markers(nbformat.read(teacher, as_version=4))
-        assert any("BEGIN SOLUTION" in m for m in markers) and any("BEGIN TESTS" in m for m in markers)
+        assert any("SOLUTION" in m for m in markers), teacher.name
     for page in (ROOT / "exercises").glob("*.ipynb"):  # and in none of the generated pages
         nb = nbformat.read(page, as_version=4)
         assert not teacher_markers(nb), page.name
