@@ -48,8 +48,14 @@ data: $(STAMP)
 book: $(STAMP)
 	$(MAKE) --no-print-directory book-only
 
+# The exercise pages are the student versions of the teacher notebooks (questions only: no
+# solutions, explanations or hidden tests), written by `otter assign` (offline) into the git-ignored
+# folder exercises/, which toc.yml includes with a glob (src/tdnn/_book.py).
+SITE_EXERCISES := exercises
+
 book-only:
 	rm -rf _build/html _build/.doctrees
+	$(BIN)/python -m tdnn._book $(SITE_EXERCISES) $(EXERCISES)
 	$(BIN)/jupyter-book build . --config book.yml --toc toc.yml -W -n --keep-going -q
 	@echo "The book is in _build/html/index.html"
 
@@ -116,4 +122,4 @@ lock:
 	rm -rf .lockenv requirements.lock.new
 
 clean:
-	rm -rf _build dist .pytest_cache
+	rm -rf _build dist .pytest_cache $(SITE_EXERCISES)

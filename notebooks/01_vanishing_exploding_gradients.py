@@ -17,6 +17,14 @@
 # %% [markdown]
 # # 1. The vanishing/exploding gradients problems
 #
+# > **In short.** Why deep networks were hard to train, measured. At initialization, in a 30-layer
+# > net, the book's N(0, 1) weights with the sigmoid saturate over half the units of every layer;
+# > Glorot weights avoid the saturation but let the gradient shrink on its way down; a too-large
+# > initialization doubles the signal's variance at every layer; He initialization with ReLU keeps
+# > the signal and the gradients from vanishing or exploding across depth. In training, the Glorot +
+# > sigmoid net stays at chance while its lowest layers barely move, the N(0, 1) + sigmoid net
+# > learns slowly, and He + ReLU is well ahead and moves every layer.
+#
 # Backpropagation sends the error gradient from the output layer down to the input layer, applying
 # the chain rule one layer at a time. In a deep network this product of many per-layer factors tends
 # to shrink towards zero (**vanishing gradients**: the lower layers barely learn) or to grow without

@@ -17,6 +17,15 @@
 # %% [markdown]
 # # 3. Activation functions
 #
+# > **In short.** Every activation function of the chapter, written in NumPy and checked against
+# > Keras, then put to work. A too-large learning rate kills many ReLUs within the first epoch and
+# > more than half by the end; with a leak of 0.2 comatose units recover, with 0.01 many stay in a
+# > coma. SELU keeps a 100-layer network's activations standardized until He weights or regular
+# > dropout break it (alpha dropout does not). Trained on the same task, the seven modern
+# > activations end within 0.04 of each other in mean accuracy, a gap comparable to the change from
+# > one seed to another, while the sigmoid stays at chance; exact GELU costs more to compute than
+# > any of the non-GELU functions.
+#
 # Glorot and Bengio (2010) traced unstable gradients partly to the logistic activation. The chapter's
 # section "Better Activation Functions" then walks through ReLU and its leaky, randomized and
 # parametric variants, ELU and SELU, and the newer GELU, Swish and Mish. In this notebook you will see:

@@ -17,6 +17,14 @@
 # %% [markdown]
 # # 6. Transfer learning, evaluated honestly
 #
+# > **In short.** The book's transfer-learning recipe (reuse A's lower layers, freeze, train,
+# > unfreeze, recompile) run step by step, with its pitfall: training a model built on A's layers
+# > changes model A too, unless you clone it. Then the book's own caveat ("I cheated!") taken
+# > seriously: over 10 seeds and three pairs of classes, transfer helps on the book's pair in most
+# > seeds but by less than the book's factor of four, and on an easy and a hard pair it hurts in
+# > most seeds. Transfer pays when task A's features suit task B, and only several seeds tell
+# > whether they do.
+#
 # When a task has few labels, the book's advice is to reuse the lower layers of a network trained
 # on a similar task. Its example: model A classifies eight Fashion-MNIST classes; task B tells
 # shirts from sandals with only 200 labelled images. Reusing A's layers cut B's test error "from

@@ -17,6 +17,14 @@
 # %% [markdown]
 # # 9. Regularization
 #
+# > **In short.** The chapter's regularizers, each checked against its definition, then measured. ℓ2
+# > shrinks the weights and ℓ1 makes them sparse; under Adam, ℓ2 is not weight decay (hence AdamW).
+# > On a small training set that a big MLP overfits, dropout narrows the gap between training and
+# > validation accuracy and lowers the validation loss for every seed without costing validation
+# > accuracy, but training takes longer. MC dropout gives better probabilities (a lower log-loss) at
+# > the same accuracy, and its uncertainty flags the likely mistakes. Max-norm and early stopping do
+# > exactly what they promise.
+#
 # A deep network has enough parameters to memorize its training set. The chapter's last technical
 # section, "Avoiding Overfitting Through Regularization", lists the tools that keep it from doing
 # so: ℓ1 and ℓ2 regularization, dropout and its Monte Carlo version, max-norm, and early stopping

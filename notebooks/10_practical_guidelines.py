@@ -17,6 +17,13 @@
 # %% [markdown]
 # # 10. Practical guidelines
 #
+# > **In short.** The chapter's closing advice: its default and self-normalizing configurations
+# > (Tables 11-3 and 11-4), kept as data, then put to the test on the full Fashion-MNIST training
+# > set, where the chapter's recipe (He initialization, Batch Normalization, AdamW, 1cycle, larger
+# > batches) reaches 88 % validation accuracy sooner than plain SGD with batch 32 and ends more
+# > accurate. A checklist for a network that does not learn points each symptom to the notebook that
+# > shows its cause and its fix.
+#
 # The chapter ends with a summary: which of its many techniques to reach for first. In this
 # notebook:
 #

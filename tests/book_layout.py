@@ -4,7 +4,7 @@ Usage::
 
     python tests/book_layout.py [_build/html] [--width 1280] [--height 1000] [--pages intro,notebooks/01_...]
 
-For every page of the site (every ``*.html`` that is a content page) it reports
+For every page of the table of contents (``toc.yml``, globs expanded; ``--pages`` for some) it reports
 
 - every element that scrolls or is clipped sideways: code cells, text outputs, tables, display
   equations, anything else in the article (page, kind, cell number, scrollWidth vs clientWidth);
@@ -12,7 +12,11 @@ For every page of the site (every ``*.html`` that is a content page) it reports
 - images that did not load (``naturalWidth == 0``);
 - console errors and uncaught exceptions;
 - requests that leave the machine (anything but ``file:``, ``data:``, ``blob:`` and localhost). They
-  are blocked, not sent.
+  are blocked, not sent;
+- pages of the table of contents missing from the sidebar;
+- the header's download button: the file its link resolves to in the browser must exist in the
+  site and be the page's own source; a notebook must be valid (nbformat 4) and hold no otter
+  teacher line (solution or hidden-test marker).
 
 It drives Debian's Chromium (``/usr/bin/chromium`` or ``$CHROMIUM``) over the DevTools protocol on a
 pipe (``--remote-debugging-pipe``): standard library only, no port opened, nothing downloaded.
@@ -147,7 +151,28 @@ MEASURE_JS = r"""
   const unlabelled = measured.filter(o => !getComputedStyle(o, '::before').content.includes('measured'))
                              .map(o => cellOf(o));
   const imgs = [...document.images];
+  // the chapter list in the left sidebar: every link it shows (visible at this width)
+  const shown = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const nav = document.querySelector('nav.bd-docs-nav');
+  const sidebar = nav ? [...nav.querySelectorAll('a.reference.internal')].filter(shown)
+                          .map(a => a.href.split('#')[0]) : [];
+  const captions = nav ? [...nav.querySelectorAll('p.caption')].filter(shown)
+                           .map(c => c.textContent.trim()) : [];
+  // the header's download button (a dropdown): the source file it links to
+  const dl = document.querySelector('.dropdown-download-buttons a.btn-download-source-button');
+  const dlButton = document.querySelector('.dropdown-download-buttons > button');
+  // the link is in a dropdown menu: a click on the button must show it (then close the menu)
+  let downloadOpens = null;
+  if (dl && dlButton) {
+    dlButton.click();
+    downloadOpens = shown(dl);
+    if (downloadOpens) dlButton.click();
+  }
   return {
+    downloadOpens,
+    sidebar, captions,
+    download: dl ? dl.href : null,
+    downloadButtonShown: !!dlButton && shown(dlButton),
     overflows: over,
     codeChars,
     articleWidth: Math.round(box.width),
@@ -308,9 +333,14 @@ class Browser:
     def close_page(self, target: str) -> None:
         self.send("Target.closeTarget", {"targetId": target})
 
-    def screenshot(self, session: str, path: Path) -> None:
+    def screenshot(self, session: str, path: Path, full_page: bool = False) -> None:
         import base64
-        data = self.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        params: dict = {"format": "png"}
+        if full_page:
+            height = self.evaluate("document.documentElement.scrollHeight", session)
+            params.update(captureBeyondViewport=True,
+                          clip={"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1})
+        data = self.send("Page.captureScreenshot", params, session=session)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
@@ -351,6 +381,11 @@ class PageReport:
     unlabelled_measured: list[int] = field(default_factory=list)
     code_chars: int | None = None
     article_width: int = 0
+    sidebar: list[str] = field(default_factory=list)  # pages the sidebar links to (html_dir-relative)
+    captions: list[str] = field(default_factory=list)
+    missing_from_sidebar: list[str] = field(default_factory=list)
+    download: str | None = None  # the file the download button links to (html_dir-relative)
+    download_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -365,6 +400,8 @@ class PageReport:
         out += [f"measured output without its label (cell {c})" for c in self.unlabelled_measured]
         if self.raw_tex:
             out.append("raw TeX ($$) left in the text")
+        out += [f"sidebar does not list {p}" for p in self.missing_from_sidebar]
+        out += [f"download link: {p}" for p in self.download_problems]
         return out
 
 
@@ -405,6 +442,79 @@ def content_pages(html_dir: Path) -> list[Path]:
     return sorted(p for p in pages if 'http-equiv="Refresh"' not in p.read_text(errors="replace")[:500])
 
 
+def toc_pages(source_dir: Path, toc: Path | None = None) -> list[str]:
+    """The pages of the book in table-of-contents order, as docnames (``notebooks/01_...``): the
+    root, every ``file:`` entry and every source file a ``glob:`` entry matches (as
+    sphinx-external-toc expands it: docnames matched with fnmatch, sorted)."""
+    import fnmatch
+
+    import yaml
+
+    source_dir = Path(source_dir)
+    data = yaml.safe_load((toc or source_dir / "toc.yml").read_text())
+    docs = sorted(p.relative_to(source_dir).with_suffix("").as_posix()
+                  for suffix in (".md", ".ipynb") for p in source_dir.rglob(f"*{suffix}")
+                  if not any(part.startswith((".", "_")) for part in p.relative_to(source_dir).parts))
+    pages = [data["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for e in entries:
+            if "file" in e:
+                pages.append(str(Path(e["file"]).with_suffix("")) if e["file"].endswith((".md", ".ipynb"))
+                             else e["file"])
+            elif "glob" in e:
+                pages.extend(d for d in docs if fnmatch.fnmatchcase(d, e["glob"]) and d not in pages)
+            walk(e.get("sections", []))
+
+    for part in data.get("parts", [{"chapters": data.get("chapters", [])}]):
+        walk(part.get("chapters", []))
+    return pages
+
+
+def check_download(html_dir: Path, source_dir: Path | None, page: str, url: str | None) -> tuple[str | None, list[str]]:
+    """Follow the download button's link of ``page`` (``url``, resolved by the browser): the file must
+    exist in the site; a notebook must be a valid nbformat-4 notebook with no otter teacher line
+    (solution or hidden-test marker), and must be the very notebook the page was built from (a
+    chapter: its stored outputs; an exercise: the student version)."""
+    from urllib.parse import unquote, urlparse
+
+    if not url:
+        return None, ["the page has no download button"]
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        return url, [f"links outside the site: {url}"]
+    target = Path(unquote(parsed.path)).resolve()
+    try:
+        rel = target.relative_to(html_dir).as_posix()
+    except ValueError:
+        return url, [f"links outside the site: {url}"]
+    if not target.is_file():
+        return rel, [f"{rel} does not exist"]
+    problems = []
+    if target.suffix == ".ipynb":
+        import nbformat
+
+        from tdnn._book import teacher_markers
+        try:
+            nb = nbformat.reads(target.read_text(), as_version=nbformat.NO_CONVERT)
+            if nb.nbformat != 4:
+                raise ValueError(f"nbformat {nb.nbformat}")
+            nbformat.validate(nb)
+        except Exception as e:  # noqa: BLE001 - any failure to read is the finding
+            return rel, [f"{rel} is not a valid notebook ({type(e).__name__}: {str(e)[:200]})"]
+        if not nb.cells:
+            problems.append(f"{rel} has no cells")
+        problems += [f"{rel} holds a teacher line: {m!r}" for m in teacher_markers(nb)[:5]]
+    if source_dir is not None:
+        source = source_dir / rel.removeprefix("_sources/")
+        if rel.startswith("_sources/") and source.name.startswith(Path(page).name + ".") and source.is_file():
+            if source.read_bytes() != target.read_bytes():
+                problems.append(f"{rel} differs from the page's source {source.relative_to(source_dir)}")
+        else:
+            problems.append(f"{rel} is not the source of {page}")
+    return rel, problems
+
+
 def find_chromium() -> str | None:
     candidates = [os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
                   shutil.which("chromium-browser"), shutil.which("google-chrome")]
@@ -412,12 +522,18 @@ def find_chromium() -> str | None:
 
 
 def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 1280, height: int = 1000,
-               screenshots: Path | None = None, chromium: str | None = None) -> list[PageReport]:
+               screenshots: Path | None = None, chromium: str | None = None,
+               sidebar: list[str] | None = None, source_dir: Path | None = None,
+               full_page: bool = False) -> list[PageReport]:
+    """Check ``pages`` (default: every content page) of the site in ``html_dir``. ``sidebar``: the
+    docnames every page's sidebar must list (default: none checked). ``source_dir``: the book's
+    source folder, to compare each download with the page's source (default: not compared)."""
     html_dir = Path(html_dir).resolve()
     chromium = chromium or find_chromium()
     if chromium is None:
         raise FileNotFoundError("no Chromium found (apt-get install chromium, or set $CHROMIUM)")
     pages = [Path(p).resolve() for p in pages] if pages is not None else content_pages(html_dir)
+    source_dir = Path(source_dir).resolve() if source_dir is not None else None
     reports = []
     with Browser(chromium, width, height) as browser:
         for page in pages:
@@ -434,21 +550,43 @@ def check_site(html_dir: Path, pages: list[Path] | None = None, width: int = 128
             report.math_errors, report.raw_tex = m["mathErrors"], m["rawTex"]
             report.broken_images = m["brokenImages"]
             report.n_measured, report.unlabelled_measured = m["nMeasured"], m["unlabelledMeasured"]
+            report.sidebar = [_site_relative(html_dir, u) for u in m["sidebar"]]
+            report.captions = m["captions"]
+            report.missing_from_sidebar = [d for d in (sidebar or []) if f"{d}.html" not in report.sidebar]
+            docname = rel.removesuffix(".html")
+            report.download, report.download_problems = check_download(
+                html_dir, source_dir, docname, m["download"])
+            if m["download"] and not m["downloadButtonShown"]:
+                report.download_problems.append("the download button is not visible")
+            elif m["download"] and not m["downloadOpens"]:
+                report.download_problems.append("a click on the download button does not show the link")
             page_events = [e for e in browser.events if e.get("sessionId") in (session, None)]
             report.console_errors = _console_errors(page_events)
             report.external_requests = _external_requests(page_events)
             if screenshots is not None:
                 screenshots.mkdir(parents=True, exist_ok=True)
-                browser.screenshot(session, screenshots / (rel.replace("/", "_")[:-5] + ".png"))
+                browser.screenshot(session, screenshots / (rel.replace("/", "_")[:-5] + ".png"), full_page)
             browser.close_page(target)
             reports.append(report)
     return reports
 
 
+def _site_relative(html_dir: Path, url: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        return url
+    try:
+        return Path(unquote(parsed.path)).resolve().relative_to(html_dir).as_posix()
+    except ValueError:
+        return url
+
+
 def format_report(r: PageReport) -> str:
     lines = [f"{r.page}: {len(r.overflows)} overflowing, {r.n_cells} cells, {r.n_math} formulas, "
              f"{r.n_images} images, {r.n_measured} measured outputs, article {r.article_width} px, code shows {r.code_chars} chars, "
-             f"MathJax {r.mathjax}"]
+             f"MathJax {r.mathjax}, sidebar {len(r.sidebar)} links, download {r.download}"]
     for o in r.overflows:
         cell = f"cell {o['cell']:>2}" if o["cell"] else "       "
         chars = f", longest line {o['longest']} chars" if o.get("longest") else ""
@@ -467,13 +605,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=1000)
     ap.add_argument("--pages", help="comma-separated pages relative to html_dir, without .html")
     ap.add_argument("--screenshots", type=Path, help="folder for one PNG per page (viewport)")
+    ap.add_argument("--full-page", action="store_true", help="screenshots of the whole page, not the viewport")
+    ap.add_argument("--source", type=Path, default=Path("."),
+                    help="the book's source folder, with toc.yml (default: the current folder)")
     args = ap.parse_args(argv)
     if not (args.html_dir / "index.html").exists():
         print(f"{args.html_dir}/index.html not found: build the book first (make book-only)", file=sys.stderr)
         return 2
-    pages = ([args.html_dir / f"{p}.html" for p in args.pages.split(",")] if args.pages else None)
+    toc = toc_pages(args.source) if (args.source / "toc.yml").exists() else None
+    names = args.pages.split(",") if args.pages else toc
+    pages = [args.html_dir / f"{p}.html" for p in names] if names else None
     t0 = time.monotonic()
-    reports = check_site(args.html_dir, pages, args.width, args.height, args.screenshots)
+    reports = check_site(args.html_dir, pages, args.width, args.height, args.screenshots,
+                         sidebar=toc, source_dir=args.source if toc else None, full_page=args.full_page)
     for r in reports:
         print(format_report(r))
     bad = [r for r in reports if r.problems]
