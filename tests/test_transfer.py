@@ -20,6 +20,7 @@ from tdnn.transfer import (  # noqa: E402
     fit_epochs,
     hidden_layer_indices,
     reinitialize,
+    reuse_sweep,
     reuse_layers,
     rotation_task,
     set_layer_weights,
@@ -348,3 +349,68 @@ def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(
     assert seen == [("model_B", 3), ("model_B_on_A_top", 1), ("model_B_on_A", 2)]
     with pytest.raises(TypeError, match="fine_tune"):
         transfer_vs_scratch(model_a, task_b, seeds=[0], fine_tune="no")
+
+
+def test_transfer_vs_scratch_without_scratch_trains_only_the_transfer_model(
+    model_a, binary_data, monkeypatch
+) -> None:
+    x, y = binary_data
+    seen = []
+    original = fit_epochs
+
+    def spy(model, train, **kwargs):
+        seen.append(model.name)
+        original(model, train, **kwargs)
+
+    monkeypatch.setattr("tdnn.transfer.fit_epochs", spy)
+
+    def task_b(seed):
+        return (x[:25], y[:25]), (x[25:], y[25:])
+
+    kwargs = dict(seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5)
+    full = transfer_vs_scratch(model_a, task_b, **kwargs)
+    seen.clear()
+    only = transfer_vs_scratch(model_a, task_b, scratch=False, **kwargs)
+    assert "model_B" not in seen and list(only.columns) == ["seed", "transfer"]
+    np.testing.assert_array_equal(only.transfer, full.transfer)  # same transfer runs
+    with pytest.raises(TypeError, match="scratch"):
+        transfer_vs_scratch(model_a, task_b, seeds=[0], scratch=1)
+
+
+def test_reuse_sweep_rows_match_single_runs(model_a, binary_data) -> None:
+    x, y = binary_data
+
+    def task_b(seed):
+        idx = np.random.default_rng(seed).permutation(40)
+        return (x[idx[:25]], y[idx[:25]]), (x[idx[25:]], y[idx[25:]])
+
+    kwargs = dict(epochs=3, epochs_frozen=1, batch_size=5)
+    sweep = reuse_sweep(model_a, task_b, seeds=[0, 1], **kwargs)
+    assert list(sweep.columns) == ["layers", "mode", "seed", "error"]
+    assert len(sweep) == 3 * 2 * 2  # 3 hidden layers x 2 modes x 2 seeds
+    assert sorted(sweep.layers.unique()) == [1, 2, 3]
+    assert set(sweep["mode"]) == {"frozen", "fine-tuned"}
+    one = transfer_vs_scratch(
+        model_a, task_b, seeds=[0, 1], n_hidden=2, fine_tune=False, **kwargs
+    )
+    got = sweep.query("layers == 2 and mode == 'frozen'").error.to_numpy()
+    np.testing.assert_array_equal(got, one.transfer.to_numpy())
+    assert len(reuse_sweep(model_a, task_b, seeds=[0], n_hidden=[1], **kwargs)) == 2
+
+
+def test_reuse_sweep_bad_arguments(model_a, binary_data) -> None:
+    def task_b(seed):
+        return binary_data, binary_data
+
+    with pytest.raises(ValueError, match="n_hidden"):
+        reuse_sweep(model_a, task_b, seeds=[0], n_hidden=[4])
+    with pytest.raises(ValueError, match="n_hidden"):
+        reuse_sweep(model_a, task_b, seeds=[0], n_hidden=[])
+    with pytest.raises(ValueError, match="n_hidden"):
+        reuse_sweep(model_a, task_b, seeds=[0], n_hidden=[0])
+    with pytest.raises(TypeError, match="n_hidden"):
+        reuse_sweep(model_a, task_b, seeds=[0], n_hidden=2)
+    with pytest.raises(TypeError, match="fine_tune"):
+        reuse_sweep(model_a, task_b, seeds=[0], fine_tune=True)
+    with pytest.raises(TypeError, match="model_a"):
+        reuse_sweep("A", task_b, seeds=[0])

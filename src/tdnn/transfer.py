@@ -37,12 +37,14 @@ __all__ = [
     "cached_features",
     "clone_with_weights",
     "compare_on_budgets",
+    "draw_labelled",
     "error_rate",
     "error_ratio",
     "fit_epochs",
     "hidden_layer_indices",
     "reuse_layers",
     "reinitialize",
+    "reuse_sweep",
     "rotation_task",
     "set_layer_weights",
     "set_trainable",
@@ -459,6 +461,7 @@ def transfer_vs_scratch(
     batch_size: int = 25,
     n_hidden: int | None = None,
     fine_tune: bool = True,
+    scratch: bool = True,
 ) -> pd.DataFrame:
     """Test error rates of model B from scratch and of ``model_B_on_A``, one row per seed.
 
@@ -476,6 +479,8 @@ def transfer_vs_scratch(
 
     ``n_hidden`` reuses only the lowest hidden layers of ``model_a`` (both models then have that
     many hidden layers); ``fine_tune=False`` keeps the reused layers frozen for all ``epochs``.
+    ``scratch=False`` skips the model trained from scratch (no ``scratch`` column), e.g. when the
+    same baseline is shared by several settings of the transfer model (:func:`reuse_sweep`).
 
     Each model is built and compiled once and re-initialized for every seed (:func:`reinitialize`,
     exact with plain SGD), and trained with :func:`fit_epochs`: many seeds stay cheap.
@@ -504,9 +509,15 @@ def transfer_vs_scratch(
     loss = "binary_crossentropy"
     if not isinstance(fine_tune, (bool, np.bool_)):
         raise TypeError(f"fine_tune must be a bool, got {type(fine_tune).__name__}")
+    if not isinstance(scratch, (bool, np.bool_)):
+        raise TypeError(f"scratch must be a bool, got {type(scratch).__name__}")
+    with_scratch = bool(scratch)
     frozen_epochs = epochs_frozen if fine_tune else epochs
-    scratch = reuse_layers(model_a, n_hidden, name="model_B")
-    scratch.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
+    if with_scratch:
+        scratch = reuse_layers(model_a, n_hidden, name="model_B")
+        scratch.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=loss
+        )
     on_a = reuse_layers(model_a, n_hidden, name="model_B_on_A")
     reused = [w.copy() for w in on_a.get_weights()[:-2]]
     on_a.compile(
@@ -518,8 +529,13 @@ def transfer_vs_scratch(
     for seed in seeds:
         train, test = task_b(seed)
         x_test, y_test = test
-        reinitialize(scratch, seed=seed)
-        fit_epochs(scratch, train, epochs=epochs, batch_size=batch_size, seed=seed)
+        row: dict[str, float] = {"seed": seed}
+        if with_scratch:
+            reinitialize(scratch, seed=seed)
+            fit_epochs(scratch, train, epochs=epochs, batch_size=batch_size, seed=seed)
+            row["scratch"] = error_rate(
+                y_test, scratch.predict(x_test, batch_size=1024, verbose=0)
+            )
         on_a.set_weights(reused + on_a.get_weights()[-2:])
         reinitialize(on_a, seed=seed, n_layers=1)
         features = cached_features(base, train[0])
@@ -538,18 +554,106 @@ def transfer_vs_scratch(
                 batch_size=batch_size,
                 seed=seed + 1,
             )
-        rows.append(
-            {
-                "seed": seed,
-                "scratch": error_rate(
-                    y_test, scratch.predict(x_test, batch_size=1024, verbose=0)
-                ),
-                "transfer": error_rate(
-                    y_test, on_a.predict(x_test, batch_size=1024, verbose=0)
-                ),
-            }
+        row["transfer"] = error_rate(
+            y_test, on_a.predict(x_test, batch_size=1024, verbose=0)
         )
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def reuse_sweep(
+    model_a: keras.Sequential,
+    task_b: Callable[[int], tuple[tuple[Any, Any], tuple[Any, Any]]],
+    *,
+    seeds: Iterable[int],
+    n_hidden: Sequence[int] | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """How many layers to reuse: ``model_B_on_A``'s test error per number of reused layers and mode.
+
+    The book's advice (ch. 11, "Reusing Pretrained Layers"): the more similar the tasks, the more
+    layers to reuse; try freezing all reused layers first, then unfreeze the top ones. For each
+    ``k`` in ``n_hidden`` (default: 1 to all of ``model_a``'s hidden layers), the lowest ``k``
+    hidden layers of ``model_a`` get a new output layer and are either kept frozen (mode
+    ``"frozen"``) or fine-tuned with the book's recipe (mode ``"fine-tuned"``), as in
+    :func:`transfer_vs_scratch` (whose other keyword arguments ``kwargs`` passes on, except
+    ``n_hidden``, ``fine_tune`` and ``scratch``). No scratch baseline is trained here: compare with
+    one from :func:`transfer_vs_scratch`. Returns one row per (``layers``, ``mode``, ``seed``)
+    with the test ``error``.
+    """
+    model_a = _check_sequential("model_a", model_a)
+    n_max = len(hidden_layer_indices(model_a))
+    if n_hidden is None:
+        n_hidden = range(1, n_max + 1)
+    if isinstance(n_hidden, (int, str, bytes)) or not isinstance(n_hidden, Iterable):
+        raise TypeError(f"n_hidden must be a sequence of layer counts, got {n_hidden!r}")
+    counts = [check_int("n_hidden[i]", k, min_value=1) for k in n_hidden]
+    if not counts or max(counts) > n_max:
+        raise ValueError(
+            f"n_hidden must hold counts between 1 and {n_max} (model_a's hidden layers), "
+            f"got {counts}"
+        )
+    clash = {"n_hidden", "fine_tune", "scratch"} & set(kwargs)
+    if clash:
+        raise TypeError(f"reuse_sweep sets {', '.join(sorted(clash))} itself")
+    seeds = list(seeds)
+    frames = []
+    for k in counts:
+        for mode, fine_tune in (("frozen", False), ("fine-tuned", True)):
+            r = transfer_vs_scratch(
+                model_a,
+                task_b,
+                seeds=seeds,
+                n_hidden=k,
+                fine_tune=fine_tune,
+                scratch=False,
+                **kwargs,
+            )
+            frames.append(
+                pd.DataFrame(
+                    {"layers": k, "mode": mode, "seed": r["seed"], "error": r["transfer"]}
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def draw_labelled(y: Any, n: int, *, seed: int, balanced: bool = False) -> np.ndarray:
+    """The (sorted) indices of ``n`` examples to label, drawn from the labels ``y`` with ``seed``.
+
+    The few labels of a label budget (ch. 11, "Unsupervised Pretraining": many unlabelled images,
+    few labelled ones). ``balanced=False``: ``n`` examples drawn uniformly
+    without replacement; ``balanced=True``: ``n // c`` of each of the ``c`` classes present in
+    ``y`` (``n`` must then be a multiple of ``c``), which removes the luck of a draw that misses a
+    class -- at 50 labels a uniform draw often has only one or two images of some class. The draw
+    depends on ``seed`` and ``n`` only, so every method compared on a budget sees the same labels.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of labels, got shape {y.shape}")
+    n = check_int("n", n, min_value=1)
+    seed = check_int("seed", seed, min_value=0)
+    if not isinstance(balanced, (bool, np.bool_)):
+        raise TypeError(f"balanced must be a bool, got {type(balanced).__name__}")
+    if n > len(y):
+        raise ValueError(f"n must be <= {len(y)} (the examples in y), got {n}")
+    rng = np.random.default_rng([seed, n])
+    if not balanced:
+        return np.sort(rng.choice(len(y), n, replace=False))
+    classes = np.unique(y)
+    if n % len(classes):
+        raise ValueError(
+            f"n must be a multiple of the number of classes ({len(classes)}) when balanced, got {n}"
+        )
+    per_class = n // len(classes)
+    picks = []
+    for c in classes:
+        members = np.flatnonzero(y == c)
+        if per_class > len(members):
+            raise ValueError(
+                f"n asks for {per_class} examples of class {c}, which has {len(members)}"
+            )
+        picks.append(rng.choice(members, per_class, replace=False))
+    return np.sort(np.concatenate(picks))
 
 
 def compare_on_budgets(
@@ -563,6 +667,7 @@ def compare_on_budgets(
     batch_size: int = 25,
     min_epochs: int = 10,
     min_steps: int = 320,
+    balanced: bool = False,
 ) -> pd.DataFrame:
     """Test accuracy of classifiers trained on few labels, per label budget and seed (ch. 11, "Unsupervised Pretraining").
 
@@ -571,9 +676,11 @@ def compare_on_budgets(
     all of them, i.e. training from scratch). For each budget ``n`` and seed, the model is reset to
     its pretrained weights, its ``n_fresh`` top layers are re-drawn (:func:`reinitialize`), and
     it is trained (plain SGD, sparse categorical cross-entropy, every layer trainable) on ``n``
-    labelled examples drawn from ``train`` with the seed, for ``max(min_epochs, min_steps /
+    labelled examples drawn from ``train`` with the seed (:func:`draw_labelled`, ``balanced``:
+    as many of each class), for ``max(min_epochs, min_steps /
     steps per epoch)`` epochs (fewer labels: more epochs, so every budget gets at least
-    ``min_steps`` updates). Returns one row per (name, budget, seed) with the test ``accuracy``.
+    ``min_steps`` updates). Returns one row per (name, budget, seed) with the test ``accuracy``;
+    the models are left with the weights they had on entry.
     """
     if not isinstance(classifiers, Mapping) or not classifiers:
         raise ValueError(
@@ -582,6 +689,10 @@ def compare_on_budgets(
     x, y = np.asarray(train[0]), np.asarray(train[1])
     x_test, y_test = np.asarray(test[0]), np.asarray(test[1])
     budgets = [check_int("budgets[i]", b, min_value=1) for b in budgets]
+    if len(x) != len(y):
+        raise ValueError(
+            f"train must hold as many inputs as labels, got {len(x)} and {len(y)}"
+        )
     if not budgets or max(budgets) > len(x):
         raise ValueError(
             f"budgets must be non-empty and at most {len(x)} (the training examples)"
@@ -611,7 +722,7 @@ def compare_on_budgets(
         steps_per_epoch = max(1, n // batch_size)
         epochs = max(min_epochs, -(-min_steps // steps_per_epoch))
         for seed in seeds:
-            idx = np.sort(np.random.default_rng([seed, n]).choice(len(x), n, replace=False))
+            idx = draw_labelled(y, n, seed=seed, balanced=balanced)
             for name, (model, n_fresh, initial) in prepared.items():
                 model.set_weights(initial)
                 reinitialize(model, seed=seed, n_layers=n_fresh)
@@ -627,4 +738,6 @@ def compare_on_budgets(
                         "accuracy": float(np.mean(pred == y_test)),
                     }
                 )
+    for model, _, initial in prepared.values():
+        model.set_weights(initial)  # leave the models as they were given
     return pd.DataFrame(rows)
