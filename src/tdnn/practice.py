@@ -226,15 +226,23 @@ class PracticeRun:
     seconds_to_best: float = float("nan")
     inputs: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
+    def _steady(self, column: str) -> float:
+        if not self.finished or self.history is None or column not in self.history:
+            return float("nan")
+        values = self.history[column].to_numpy(dtype=np.float64)
+        return float(np.median(values[1:] if len(values) > 1 else values))
+
     @property
     def seconds_per_epoch(self) -> float:
-        """Mean wall time of one epoch."""
-        return self.seconds / self.epochs if self.finished and self.epochs else float("nan")
+        """Wall time of one epoch: the median over the epochs after the first (the first also
+        builds the training graph, a one-time cost that would hide the cost of an epoch)."""
+        return self._steady("seconds")
 
     @property
     def cpu_seconds_per_epoch(self) -> float:
-        """Mean CPU time of one epoch."""
-        return self.cpu_seconds / self.epochs if self.finished and self.epochs else float("nan")
+        """CPU time of one epoch (process time, all threads), the median over the epochs after
+        the first, like :attr:`seconds_per_epoch`."""
+        return self._steady("cpu_seconds")
 
     def __str__(self) -> str:
         if not self.finished:
@@ -245,6 +253,23 @@ class PracticeRun:
             f"{self.label}: valid accuracy {self.valid_accuracy:.3f} at epoch {self.best_epoch} "
             f"of {self.epochs}, {format_duration(self.seconds_to_best)} to the best epoch"
         )
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Wall and CPU (process) time of every epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
+        self._start = (0.0, 0.0)
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seconds.append(time.perf_counter() - self._start[0])
+        self.cpu_seconds.append(time.process_time() - self._start[1])
 
 
 def _refuse(label: str, message: str) -> PracticeRun:
@@ -370,8 +395,6 @@ def train_net(
     if n_out != 10:
         return _refuse(label, f"the model must have 10 outputs (one per class), it has {n_out}.")
 
-    from tdnn.training import _EpochTimer
-
     timer = _EpochTimer()
     stopper = (
         keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
@@ -396,6 +419,7 @@ def train_net(
     frame = pd.DataFrame(history.history)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
     frame["seconds"] = timer.seconds[: len(frame)]
+    frame["cpu_seconds"] = timer.cpu_seconds[: len(frame)]
     n = len(frame)
     best = int(stopper.best_epoch) + 1 if stopper is not None and stopper.best_weights else n
     probs = keras.ops.convert_to_numpy(model.predict(x_valid, batch_size=1024, verbose=0))
@@ -420,8 +444,8 @@ def train_net(
 def runs_table(runs: Sequence[PracticeRun]) -> pd.DataFrame:
     """One row per run: validation accuracy (3 decimals), best epoch / epochs run, wall time to the
     best epoch and per epoch, and CPU time per epoch (:func:`tdnn.training.format_duration`, masked
-    by the nbval sanitizer); refused runs show "not run". The times per epoch include the one-time
-    cost of building the training graph in the first epoch."""
+    by the nbval sanitizer); refused runs show "not run". The times per epoch are medians over the
+    epochs after the first, which also builds the training graph."""
     from tdnn.training import format_duration
 
     if isinstance(runs, PracticeRun):
