@@ -130,8 +130,7 @@ print(elu_run)
 # Margins from the teacher's runs (seeds 1-3 and the seed of this notebook, 2,000 images, this
 # machine under load; and this notebook under ONEDNN_MAX_CPU_ISA=SSE41 and AVX2): validation
 # accuracy (a) 0.77-0.80, (b) 0.71-0.75, (c) 0.77-0.81, (d) 0.78-0.80, (e) 0.72-0.76, so each
-# check asks for 0.65; a BN epoch (median after the first) took 1.3-1.5x the CPU time of a plain
-# one (check: 1.1x); MC dropout's accuracy was within 0.007 of the plain one (check: 0.02).
+# check asks for 0.65; MC dropout's accuracy was within 0.007 of the plain one (check: 0.02).
 from tdnn.claims import claim
 
 claim(
@@ -212,17 +211,13 @@ runs_table([elu_run, bn_run])
 
 # %%
 # IGNORE
-# CPU time: less disturbed than wall time by other programs running at the same time
-bn_cost = bn_run.cpu_seconds_per_epoch / elu_run.cpu_seconds_per_epoch
+# (No claim on the cost of an epoch: at this size the BN/plain ratio of CPU time per epoch was
+# 1.3-1.5 over seeds on this machine, but 1.15 under ONEDNN_MAX_CPU_ISA=AVX2 and 1.07 under
+# SSE41, too close to 1 to check with a margin.)
 claim(
     "(b) the BN net trains: validation accuracy ≥ 0.65",
     bn_run.valid_accuracy >= 0.65,
     measured=bn_run.valid_accuracy,
-)
-claim(
-    "(b) a BN epoch costs at least 1.1× the CPU time of a plain one",
-    bn_cost >= 1.1,
-    measured=bn_cost,
 )
 
 # %% [raw]
@@ -253,10 +248,11 @@ check_run(bn_run, min_accuracy=0.5)
 # points: 1
 
 # %% [markdown]
-# **Question 3 (part b).** Look at the "CPU/epoch" column of the table above (CPU time is less
-# disturbed than wall time by other programs running at the same time; both are medians over the
-# epochs after the first, which also builds the training graph). What does Batch Normalization
-# do to the cost of one epoch, and why?
+# **Question 3 (part b).** What does Batch Normalization do to the cost of one epoch, and why?
+# (The "CPU/epoch" column of the table above measures it: CPU time is less disturbed than wall
+# time by other programs running at the same time, and both are medians over the epochs after
+# the first, which also builds the training graph. At this small size the difference is small
+# and varies from machine to machine.)
 #
 # - (a) An epoch takes longer: BN adds computation to every hidden layer (batch means and
 #   variances, the normalization, the rescaling, and their gradients).
@@ -273,9 +269,9 @@ q3 = "a"  # SOLUTION
 # %% [markdown]
 # **Explanation.** BN adds work to every layer in both directions: the batch statistics, the
 # normalization and the rescaling on the way forward, their derivatives on the way back, and the
-# update of the moving averages. In this small network the extra work is a large part of each
-# step, so an epoch takes clearly longer (in the teacher's runs, about 1.3–1.5× the CPU time of
-# an epoch without BN). A
+# update of the moving averages. In this small network the extra work is a sizeable part of each
+# step, so an epoch takes longer (in the teacher's runs, from about 1.1× to 1.5× the CPU time of
+# an epoch without BN, depending on the machine's instruction set). A
 # larger learning rate or fewer epochs may pay for it overall, but they do not make one epoch
 # cheaper.
 
