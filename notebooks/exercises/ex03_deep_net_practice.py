@@ -52,11 +52,14 @@
 #
 # **Size and time.** By default (the book profile) the networks train on 2,000 training images,
 # validate on 1,000, at batch size 128 for at most 8 epochs with a patience of 2: the whole
-# notebook runs in about 30 s on a laptop CPU, enough to see what each technique does to a deep
-# net, too little to rank them finely. `TDNN_PROFILE=full` trains on the full 55,000/5,000 split
-# for up to 30 epochs with a patience of 5 (1cycle: 10 epochs), in a few minutes (see the end of
-# the notebook). Accuracy, epochs and times are **measured**: they change from run to run on
-# another CPU, so the grading only uses margins that hold everywhere.
+# notebook takes about a minute of CPU time (measured here, on a machine shared with other jobs),
+# enough to see what each technique does to a deep net, too little to rank them finely. `TDNN_PROFILE=full` trains on the full 55,000/5,000 split
+# for up to 30 epochs with a patience of 5 (1cycle: 10 epochs): from the CPU time of an epoch
+# measured here (about 12 ms per batch of 128), roughly 5–10 minutes on a laptop CPU; it was
+# not timed end to end. (Most of the default run's time goes not into its epochs but into
+# building each model's training graph, a few seconds per model; the full run pays that once
+# per model too.) Accuracy, epochs and times are **measured**: they change from run to run on another CPU,
+# so the grading only uses margins that hold everywhere.
 
 # %%
 from tdnn import setup_notebook
