@@ -136,3 +136,14 @@ def test_student_notebook_runs_top_to_bottom(assigned) -> None:
     )
     checks = [c for c in nb.cells if c.cell_type == "code" and "grader.check(" in c.source]
     assert checks, "the student notebook has no grader.check cells"
+
+
+def test_teacher_only_cells_reach_neither_students_nor_the_autograder(assigned) -> None:
+    """Cells that start with ``# IGNORE`` (ex03's claim checks of the teacher's own runs) are
+    dropped by otter assign: they exist only in the teacher notebook."""
+    teacher = nbformat.read(assigned["teacher"], as_version=4)
+    ignored = [c.source for c in teacher.cells if re.match(r"#\s*ignore\b", c.source.strip(), re.I)]
+    for key in ("student", "solution"):
+        nb = nbformat.read(assigned[key], as_version=4)
+        for source in ignored:
+            assert all(source.strip() not in c.source for c in nb.cells), f"a # IGNORE cell reached {key}"
