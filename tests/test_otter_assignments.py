@@ -24,7 +24,11 @@ EXERCISES = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
 OTTER = Path(sys.executable).with_name("otter")
 # full marks per assignment (1 point per conceptual question, 2 per coding question): a question
 # lost from the autograder shows up here
-FULL_MARKS = {"ex01_unstable_gradients": 15, "ex02_faster_training": 13}
+FULL_MARKS = {
+    "ex01_unstable_gradients": 15,
+    "ex02_faster_training": 13,
+    "ex03_deep_net_practice": 14,
+}
 
 
 def _otter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -66,8 +70,8 @@ def test_teacher_solution_scores_full_marks(assigned) -> None:
     _otter("run", "-a", str(assigned["zip"]), "-o", str(grades), str(assigned["solution"]))
     score, total = _score(grades / "results.json")
     assert total > 0 and score == total, f"teacher solution scored {score}/{total}"
-    expected = FULL_MARKS.get(assigned["teacher"].stem)
-    assert expected is None or total == expected, f"full marks are {total}, expected {expected}"
+    expected = FULL_MARKS[assigned["teacher"].stem]  # a new assignment registers its marks here
+    assert total == expected, f"full marks are {total}, expected {expected}"
 
 
 def test_untouched_student_notebook_scores_near_zero(assigned) -> None:
