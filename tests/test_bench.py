@@ -267,3 +267,41 @@ def test_plot_notebook_times(tmp_path) -> None:
     path = tmp_path / "times.png"
     bench.plot_notebook_times(_results()["notebooks"], path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_insert_figures_keeps_the_hand_written_text() -> None:
+    first = bench.insert_figures("", "| a |")
+    assert first.startswith("# Benchmarks\n") and "| a |" in first
+    report = "# Title\n\nmethod\n\n" + first.split("\n", 2)[2] + "\ndiscussion\n"
+    again = bench.insert_figures(report, "| b |")
+    assert "| a |" not in again and "| b |" in again
+    assert again.startswith("# Title\n\nmethod") and again.endswith("discussion\n")
+    assert bench.insert_figures(again, "| b |") == again  # idempotent
+    with pytest.raises(TypeError, match="report"):
+        bench.insert_figures(None, "x")
+
+
+def test_tensorflow_measurements_run_at_a_tiny_size() -> None:
+    peak = bench.matmul_peak(64, repeats=1)
+    assert peak["n"] == 64 and peak["tensorflow"] > 0 and peak["numpy"] > 0
+    r = bench.epoch_seconds(64, steps_per_execution=4, n_examples=512, repeats=1)
+    assert r["epoch_seconds"] > 0 and r["gflops"] > 0 and r["steps_per_execution"] == 4
+    d = bench.epoch_seconds(128, pipeline="dataset", n_examples=512, repeats=1)
+    assert d["pipeline"] == "dataset" and d["epoch_seconds"] > 0
+    f = bench.frozen_vs_cached(base_units=(32, 32), n_examples=512, repeats=1)
+    assert f["base"] == [784, 32, 32] and f["speedup"] > 0
+
+
+def test_run_py_rewrites_the_report_from_a_results_file(tmp_path) -> None:
+    from conftest import ROOT
+
+    (tmp_path / "results.json").write_text(json.dumps({**_results(), "command": "x", "bench_wall_seconds": 1.0}))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--report-only", str(tmp_path / "results.json"),
+         "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert bench.FIGURES_START in report and "**10.0×**" in report
+    assert (tmp_path / "notebook_times.png").exists()

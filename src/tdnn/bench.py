@@ -408,7 +408,7 @@ def epoch_seconds(
             .batch(batch_size)
             .prefetch(tf.data.AUTOTUNE)
         )
-        args, kwargs = (ds,), {}
+        args, kwargs = (ds,), {"shuffle": False}  # the dataset shuffles itself
     else:
         args, kwargs = (x, y), {"batch_size": batch_size}
     model.fit(*args, epochs=1, verbose=0, **kwargs)
@@ -702,6 +702,26 @@ def plot_notebook_times(notebooks: Mapping[str, Mapping[str, Mapping[str, Any]]]
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+FIGURES_START = "<!-- figures: written by make bench, do not edit -->"
+FIGURES_END = "<!-- end of figures -->"
+
+
+def insert_figures(report: str, figures: str) -> str:
+    """``report`` with the text between the figure markers replaced by ``figures``.
+
+    A report without the markers (or an empty one) gets a title and the marked figures appended,
+    so the hand-written rest of RESULTS.md survives every ``make bench``.
+    """
+    if not isinstance(report, str) or not isinstance(figures, str):
+        raise TypeError("report and figures must be str")
+    block = f"{FIGURES_START}\n{figures.strip()}\n{FIGURES_END}"
+    start, end = report.find(FIGURES_START), report.find(FIGURES_END)
+    if start == -1 or end < start:
+        head = report.rstrip() or "# Benchmarks"
+        return f"{head}\n\n{block}\n"
+    return report[:start] + block + report[end + len(FIGURES_END) :]
 
 
 def write_json(results: Mapping[str, Any], path: str | Path) -> None:
