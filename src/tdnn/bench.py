@@ -736,8 +736,13 @@ def collect(
     exercises: bool = False,
     parts: Iterable[str] = ("notebooks", "throughput", "time_to_88", "frozen", "startup"),
     log: Callable[[str], None] = print,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmarks named in ``parts`` and return the results dict (see benchmarks/run.py)."""
+    """Run the benchmarks named in ``parts`` and return the results dict (see benchmarks/run.py).
+
+    ``checkpoint(results)`` is called after each part, so a long run that is interrupted keeps
+    what it measured.
+    """
     parts = list(parts)
     unknown = set(parts) - {"notebooks", "throughput", "time_to_88", "frozen", "startup"}
     if unknown:
@@ -749,14 +754,20 @@ def collect(
     if "startup" in parts:  # first: nothing of ours has imported TensorFlow yet
         log("start-up")
         results["startup"] = startup_seconds_all(root)
+        if checkpoint:
+            checkpoint(results)
     if "notebooks" in parts:
         log("notebooks (fresh kernel each)")
         roots = {"after": root} if before is None else {"before": before, "after": root}
         results["notebooks"] = time_notebooks(roots, exercises=exercises, log=log)
         results["notebook_totals"] = {k: summarize_notebooks(v) for k, v in results["notebooks"].items()}
+        if checkpoint:
+            checkpoint(results)
     if "throughput" in parts:
         log("throughput")
         results["throughput"] = throughput_runs(log=log)
+        if checkpoint:
+            checkpoint(results)
     if "time_to_88" in parts:
         log("time to 88 %")
         default = time_to_accuracy("default")
@@ -767,9 +778,13 @@ def collect(
             "default_budget": 90.0,
             "speedup": speedup(default["seconds_to_target"], fast["seconds_to_target"], slow_budget=default["wall"]),
         }
+        if checkpoint:
+            checkpoint(results)
     if "frozen" in parts:
         log("cached frozen layers")
         results["frozen"] = frozen_vs_cached()
+        if checkpoint:
+            checkpoint(results)
     results["machine"]["load_end"] = load_average()
     return results
 
@@ -800,12 +815,11 @@ def throughput_runs(log: Callable[[str], None] = print) -> dict[str, Any]:
     peak = matmul_peak(2048)
     configs = [
         ("default (batch 32)", dict(batch_size=32)),
-        ("batch 32, steps_per_execution 32", dict(batch_size=32, steps_per_execution=32)),
+        ("batch 32, 32 steps/exec (tdnn fit)", dict(batch_size=32, steps_per_execution=32)),
         ("batch 256", dict(batch_size=256)),
-        ("batch 1024", dict(batch_size=1024)),
-        ("batch 2048, tf.data", dict(batch_size=2048, pipeline="dataset")),
-        ("batch 4096, tf.data", dict(batch_size=4096, pipeline="dataset")),
-        ("batch 2048, tf.data, XLA", dict(batch_size=2048, pipeline="dataset", jit_compile=True)),
+        ("batch 1024, 8 steps/exec", dict(batch_size=1024, steps_per_execution=8)),
+        ("batch 2048, 4 steps/exec, tf.data", dict(batch_size=2048, steps_per_execution=4, pipeline="dataset")),
+        ("batch 1024, 8 steps/exec, XLA", dict(batch_size=1024, steps_per_execution=8, jit_compile=True)),
     ]
     runs = []
     for label, cfg in configs:
