@@ -221,16 +221,16 @@ def test_sees_every_batch_detects_per_batch_hooks() -> None:
 
 
 def test_several_steps_per_execution_change_the_speed_not_the_numbers() -> None:
-    x, y = _toy(n=500)
+    x, y = _toy(n=400)
 
     def run(spe):
-        model = build_mlp((16, 16), input_shape=(8,), n_outputs=2, seed=3, batch_norm="after", dropout_rate=0.2)
-        h = fit(model, (x, y), valid=(x[:100], y[:100]), epochs=3, batch_size=32, optimizer="adam",
+        model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=3, batch_norm="after", dropout_rate=0.2)
+        h = fit(model, (x, y), valid=(x[:96], y[:96]), epochs=2, batch_size=32, optimizer="adam",
                 seed=7, steps_per_execution=spe)
         return model, h
 
     auto_model, auto = run(None)
-    assert auto_model.steps_per_execution == 32  # 16 batches per epoch: one call per epoch
+    assert auto_model.steps_per_execution == 32  # 13 batches per epoch: one call per epoch
     one_model, one = run(1)
     assert one_model.steps_per_execution == 1
     pd.testing.assert_frame_equal(auto.drop(columns="seconds"), one.drop(columns="seconds"))
