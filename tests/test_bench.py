@@ -178,6 +178,14 @@ def test_summaries_and_table_separate_chapters_and_exercises() -> None:
     assert "after/before" not in bench.notebook_table({"after": after})
 
 
+def test_profile_table() -> None:
+    t = {**_timing(60.0, 90.0), "slowest_cells": [{"cell": 4, "seconds": 30.0}, {"cell": 2, "seconds": 9.5}]}
+    table = bench.profile_table({"01_a": t})
+    assert "| 01_a | 60.0 | 5.0 | 3.0 | 4: 30.0, 2: 9.5 |" in table.splitlines()
+    with pytest.raises(ValueError, match="timings"):
+        bench.profile_table({})
+
+
 def test_notebook_list(tmp_path) -> None:
     (tmp_path / "notebooks" / "exercises").mkdir(parents=True)
     for name in ["02_b.ipynb", "01_a.ipynb", "intro.ipynb", "01_a.py", "exercises/ex01.ipynb"]:

@@ -600,6 +600,25 @@ def notebook_table(notebooks: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> 
     return "\n".join(lines)
 
 
+def profile_table(timings: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table of where one checkout's notebooks spend their time.
+
+    Per notebook: wall, the set-up cell (TensorFlow import), the overhead outside cells (kernel
+    start-up, nbconvert) and the slowest cells (code-cell index: seconds).
+    """
+    if not timings:
+        raise ValueError("timings must hold at least one notebook")
+    lines = [
+        "| notebook | wall s | set-up cell s | outside cells s | slowest cells (index: s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name in sorted(timings):
+        t = timings[name]
+        slow = ", ".join(f"{c['cell']}: {c['seconds']:.1f}" for c in t.get("slowest_cells", []))
+        lines.append(f"| {name} | {t['wall']:.1f} | {t['first_cell']:.1f} | {t['overhead']:.1f} | {slow} |")
+    return "\n".join(lines)
+
+
 def results_markdown(results: Mapping[str, Any]) -> str:
     """The figures of a results dict (as written to results.json) as a Markdown summary."""
     if not isinstance(results, Mapping):
@@ -616,6 +635,8 @@ def results_markdown(results: Mapping[str, Any]) -> str:
     nb = results.get("notebooks")
     if nb:
         out += ["### 1. Whole-book execution (fresh kernel per notebook)", "", notebook_table(nb), ""]
+        for label in nb:
+            out += [f"Where the time goes ({label}):", "", profile_table(nb[label]), ""]
     thr = results.get("throughput")
     if thr:
         peak = thr["peak_gflops"]
