@@ -176,6 +176,10 @@ def test_summaries_and_table_separate_chapters_and_exercises() -> None:
     assert "| **chapters 01–10** | 100.0 (140.0) | 70.0 (95.0) | 0.68 |" in lines
     # one checkout only: no ratio column
     assert "after/before" not in bench.notebook_table({"after": after})
+    # timings without per-cell data (rebuilt from a log): totals only, no profile
+    bare = {k: {"wall": v["wall"], "cpu": v["cpu"]} for k, v in before.items()}
+    assert bench.summarize_notebooks(bare) == {"chapters_wall": 100.0, "chapters_cpu": 140.0, "exercises_wall": 20.0, "exercises_cpu": 25.0}
+    assert "Where the time goes" not in bench.results_markdown({"notebooks": {"before": bare}})
 
 
 def test_profile_table() -> None:
@@ -265,7 +269,7 @@ def test_results_markdown_reports_every_figure() -> None:
     md = bench.results_markdown(_results())
     assert "AMD EPYC 9R14" in md and "avx512f" in md and "[4.0, 3.0, 2.0]" in md
     assert "| 01_a | 60.0 (90.0) | 30.0 (45.0) | 0.50 |" in md
-    assert "| default (batch 32) | 32 | 1 | no | arrays | 2.50 | 3.00 | 24.8 | 12 % |" in md
+    assert "| default (batch 32) | 32 | 1 | no | arrays | 2.50 | 3.00 | 24.8 | 12 % | – |" in md
     assert "Speed-up: ≥ 11.3× in wall time, ≥ 10.0× in CPU time." in md  # lower bounds: no 88 % for the default
     assert "**10.0×**" in md
     assert "`import tdnn`" in md and "0.20 s" in md
@@ -293,8 +297,10 @@ def test_insert_figures_keeps_the_hand_written_text() -> None:
 def test_tensorflow_measurements_run_at_a_tiny_size() -> None:
     peak = bench.matmul_peak(64, repeats=1)
     assert peak["n"] == 64 and peak["tensorflow"] > 0 and peak["numpy"] > 0
+    assert peak["tensorflow_per_cpu_second"] > 0 and peak["numpy_per_cpu_second"] > 0
     r = bench.epoch_seconds(64, steps_per_execution=4, n_examples=512, repeats=1)
     assert r["epoch_seconds"] > 0 and r["gflops"] > 0 and r["steps_per_execution"] == 4
+    assert r["gflops_per_cpu_second"] > 0
     d = bench.epoch_seconds(128, pipeline="dataset", n_examples=512, repeats=1)
     assert d["pipeline"] == "dataset" and d["epoch_seconds"] > 0
     f = bench.frozen_vs_cached(base_units=(32, 32), n_examples=512, repeats=1, steps_per_execution=2)
