@@ -9,7 +9,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 EXERCISES := $(sort $(wildcard notebooks/exercises/*.ipynb))
 
-.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs student lock clean
+.PHONY: help setup data book book-only test test-unit test-notebooks lab sync outputs student bench lock clean
 
 help:
 	@echo "make book            build the Jupyter Book site into _build/html (from stored outputs)"
@@ -22,6 +22,9 @@ help:
 	@echo "                     (NB=notebooks/01_....ipynb for one; FROM=py or FROM=ipynb to choose)"
 	@echo "make outputs         sync, re-execute notebooks in place (NB=... for one), sync again"
 	@echo "make student         otter assign every exercise: dist/student/ (hand out), dist/autograder/"
+	@echo "make bench           benchmarks (not part of make test): notebook times, throughput vs the"
+	@echo "                     matmul peak, time to 88 %, cached frozen layers, start-up ->"
+	@echo "                     benchmarks/results.json, RESULTS.md (BEFORE=dir: time that checkout too)"
 	@echo "make lock            regenerate requirements.lock from pyproject.toml"
 
 # The virtual environment, from the pinned lock; reinstalled when the lock or pyproject changes.
@@ -112,6 +115,12 @@ student: $(STAMP)
 	done
 	rm -rf dist/.otter
 	@echo "Student notebooks in dist/student/, autograders in dist/autograder/ (grade: otter run -a ZIP SUBMISSION.ipynb)"
+
+# Benchmarks (issue 12): every figure a ratio taken in one run; see benchmarks/RESULTS.md.
+# BEFORE=/path/to/other/checkout times that checkout's notebooks too, interleaved with these
+# (e.g. git worktree add /tmp/before main); BENCH_ARGS="--exercises" or "--parts notebooks ...".
+bench: setup
+	$(BIN)/python benchmarks/run.py $(if $(BEFORE),--before $(BEFORE)) $(BENCH_ARGS)
 
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

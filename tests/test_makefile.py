@@ -12,7 +12,7 @@ from conftest import ROOT, make_dry_run
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
-DOCUMENTED = ("book", "test", "test-unit", "test-notebooks", "book-only", "lab", "sync", "outputs", "student", "lock")
+DOCUMENTED = ("book", "test", "test-unit", "test-notebooks", "book-only", "lab", "sync", "outputs", "student", "bench", "lock")
 
 
 def test_make_book_does_not_provision_the_data() -> None:

@@ -190,3 +190,80 @@ def test_epoch_time_excludes_the_users_callbacks() -> None:
     x, y = _toy(64)
     h = fit(build_mlp((4,), input_shape=(8,), n_outputs=2, seed=0), (x, y), epochs=2, callbacks=[Slow()])
     assert (h["seconds"].iloc[1:] < 1.0).all()
+
+
+# --- steps_per_execution (issue 12) -------------------------------------------------------------------
+
+
+class _BatchCounter(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self.batches.append(batch)
+
+
+class _EpochOnly(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        pass
+
+
+def test_sees_every_batch_detects_per_batch_hooks() -> None:
+    from tdnn.schedules import OneCycleScheduler
+    from tdnn.training import sees_every_batch
+
+    assert sees_every_batch(_BatchCounter())
+    assert sees_every_batch(OneCycleScheduler(100, max_lr=0.1))
+    assert sees_every_batch(keras.callbacks.TerminateOnNaN())
+    assert not sees_every_batch(_EpochOnly())
+    assert not sees_every_batch(keras.callbacks.EarlyStopping())
+
+
+def test_several_steps_per_execution_change_the_speed_not_the_numbers() -> None:
+    x, y = _toy(n=400)
+
+    def run(spe):
+        model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=3, batch_norm="after", dropout_rate=0.2)
+        h = fit(model, (x, y), valid=(x[:96], y[:96]), epochs=2, batch_size=32, optimizer="adam",
+                seed=7, steps_per_execution=spe)
+        return model, h
+
+    auto_model, auto = run(None)
+    assert auto_model.steps_per_execution == 32  # 13 batches per epoch: one call per epoch
+    one_model, one = run(1)
+    assert one_model.steps_per_execution == 1
+    pd.testing.assert_frame_equal(auto.drop(columns="seconds"), one.drop(columns="seconds"))
+    for a, b in zip(auto_model.get_weights(), one_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_per_batch_callbacks_still_see_every_batch() -> None:
+    x, y = _toy(n=320)  # 10 batches of 32
+    counter = _BatchCounter()
+    model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=0)
+    fit(model, (x, y), epochs=2, batch_size=32, optimizer="sgd", callbacks=[counter])
+    assert counter.batches == list(range(10)) * 2
+    assert model.steps_per_execution == 1
+    # a model compiled by fit with several batches per step, then trained again with a per-batch
+    # callback (and no new optimizer): back to one batch per step
+    model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=0)
+    fit(model, (x, y), epochs=1, batch_size=32, optimizer="sgd")
+    assert model.steps_per_execution == 32
+    counter = _BatchCounter()
+    fit(model, (x, y), epochs=1, batch_size=32, callbacks=[counter])
+    assert counter.batches == list(range(10)) and model.steps_per_execution == 1
+
+
+def test_a_model_compiled_by_the_caller_keeps_its_steps_per_execution() -> None:
+    x, y = _toy()
+    model = build_mlp((16,), input_shape=(8,), n_outputs=2, seed=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit(model, (x, y), epochs=1)
+    assert model.steps_per_execution == 1
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        fit(model, (x, y), epochs=1, steps_per_execution=4)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        fit(build_mlp((4,), input_shape=(8,), n_outputs=2), (x, y), optimizer="sgd", steps_per_execution=0)
+    with pytest.raises(TypeError, match="steps_per_execution"):
+        fit(build_mlp((4,), input_shape=(8,), n_outputs=2), (x, y), optimizer="sgd", steps_per_execution=2.0)

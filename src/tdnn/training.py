@@ -70,6 +70,28 @@ def _as_xy(name: str, data: Any) -> tuple[Any, Any]:
 
 SPARSE_LOSSES = ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
 
+#: Batches per call of the compiled train step when :func:`fit` may choose (issue 12: at batch 32
+#: about 1.5x faster per epoch on a 2-core CPU; the numbers are identical, see tests).
+STEPS_PER_EXECUTION = 32
+BATCH_HOOKS = (
+    "on_batch_begin",
+    "on_batch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
+
+
+def sees_every_batch(callback: keras.callbacks.Callback) -> bool:
+    """True if ``callback`` overrides a per-batch hook (1cycle, a learning-rate logger, ...).
+
+    With ``steps_per_execution = k`` Keras calls those hooks once per ``k`` batches, so :func:`fit`
+    runs one batch per step whenever such a callback is present.
+    """
+    base = keras.callbacks.Callback
+    return any(getattr(type(callback), hook, None) is not getattr(base, hook) for hook in BATCH_HOOKS)
+
 
 def _is_sparse_categorical(loss: Any) -> bool:
     """A loss that takes class indices as labels (and ignores none of them: ``ignore_class``)."""
@@ -138,6 +160,7 @@ def fit(
     metrics: str | Sequence[str] = ("accuracy",),
     callbacks: Iterable[keras.callbacks.Callback] = (),
     seed: int | None = None,
+    steps_per_execution: int | None = None,
 ) -> pd.DataFrame:
     """Train quietly (``verbose=0``) and return the history as a DataFrame, one row per epoch.
 
@@ -151,6 +174,13 @@ def fit(
             With a sparse categorical loss (the default), the labels must be class indices in
             ``[0, n_outputs)``: anything else raises ``ValueError`` before training starts.
         seed: if given, reseeds everything before training (shuffling, dropout).
+        steps_per_execution: batches per call of the compiled train step (Keras' ``compile``
+            argument), used only when ``fit`` compiles the model. ``None`` (the default) chooses
+            :data:`STEPS_PER_EXECUTION` unless a callback has per-batch hooks
+            (:func:`sees_every_batch`), then 1. It changes the speed, not the numbers: the same
+            batches in the same order, the same updates; only per-batch callbacks would see fewer
+            calls. A model ``fit`` compiled keeps the setting; when a later ``fit`` call brings a
+            per-batch callback, the train step is rebuilt with one batch per step.
 
     Returns:
         A DataFrame indexed by ``epoch`` (1, 2, ...) with the Keras metrics (``loss``, ``accuracy``,
@@ -177,9 +207,25 @@ def fit(
         _check_labels("train", y, n_classes)
         if validation_data is not None:
             _check_labels("valid", validation_data[1], n_classes)
+    per_batch = any(sees_every_batch(cb) for cb in callbacks)
+    if steps_per_execution is None:
+        steps_per_execution = 1 if per_batch else STEPS_PER_EXECUTION
+    else:
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution, min_value=1)
+        if not compile_here:
+            raise ValueError("steps_per_execution needs an optimizer: the model is already compiled")
     if compile_here:
         opt = make_optimizer(optimizer or "sgd", learning_rate)
-        model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+        model.compile(
+            optimizer=opt, loss=loss, metrics=list(metrics), steps_per_execution=steps_per_execution
+        )
+        model._tdnn_steps_per_execution = steps_per_execution > 1
+    elif per_batch and getattr(model, "_tdnn_steps_per_execution", False):
+        # compiled by an earlier fit with several batches per step: one per step again, so that
+        # this call's per-batch callbacks see every batch
+        model.steps_per_execution = 1
+        model._tdnn_steps_per_execution = False
+        model.train_function = model.test_function = model.predict_function = None
     if seed is not None:
         keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
     timer = _EpochTimer()
