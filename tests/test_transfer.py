@@ -316,11 +316,10 @@ def test_transfer_vs_scratch_one_row_per_seed(model_a, binary_data) -> None:
         transfer_vs_scratch(model_a, task_b, seeds=[])
 
 
-def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(
-    model_a, binary_data, monkeypatch
-) -> None:
-    x, y = binary_data
-    seen = []
+@pytest.fixture
+def fit_log(monkeypatch) -> list[tuple[str, int]]:
+    """(model name, epochs) of every ``fit_epochs`` call ``tdnn.transfer`` makes, in order."""
+    seen: list[tuple[str, int]] = []
     original = fit_epochs
 
     def spy(model, train, **kwargs):
@@ -328,10 +327,17 @@ def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(
         original(model, train, **kwargs)
 
     monkeypatch.setattr("tdnn.transfer.fit_epochs", spy)
+    return seen
 
-    def task_b(seed):
-        return (x[:25], y[:25]), (x[25:], y[25:])
 
+@pytest.fixture
+def fixed_task_b(binary_data):
+    x, y = binary_data
+    return lambda seed: ((x[:25], y[:25]), (x[25:], y[25:]))
+
+
+def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(model_a, fixed_task_b, fit_log) -> None:
+    task_b, seen = fixed_task_b, fit_log
     r = transfer_vs_scratch(
         model_a,
         task_b,
@@ -352,26 +358,14 @@ def test_transfer_vs_scratch_frozen_keeps_the_reused_layers(
 
 
 def test_transfer_vs_scratch_without_scratch_trains_only_the_transfer_model(
-    model_a, binary_data, monkeypatch
+    model_a, fixed_task_b, fit_log
 ) -> None:
-    x, y = binary_data
-    seen = []
-    original = fit_epochs
-
-    def spy(model, train, **kwargs):
-        seen.append(model.name)
-        original(model, train, **kwargs)
-
-    monkeypatch.setattr("tdnn.transfer.fit_epochs", spy)
-
-    def task_b(seed):
-        return (x[:25], y[:25]), (x[25:], y[25:])
-
+    task_b, seen = fixed_task_b, fit_log
     kwargs = dict(seeds=[0, 1], epochs=3, epochs_frozen=1, batch_size=5)
     full = transfer_vs_scratch(model_a, task_b, **kwargs)
     seen.clear()
     only = transfer_vs_scratch(model_a, task_b, scratch=False, **kwargs)
-    assert "model_B" not in seen and list(only.columns) == ["seed", "transfer"]
+    assert "model_B" not in [name for name, _ in seen] and list(only.columns) == ["seed", "transfer"]
     np.testing.assert_array_equal(only.transfer, full.transfer)  # same transfer runs
     with pytest.raises(TypeError, match="scratch"):
         transfer_vs_scratch(model_a, task_b, seeds=[0], scratch=1)
