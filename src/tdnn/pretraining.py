@@ -29,6 +29,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
+from tdnn.traces import on_twin
 from tdnn.transfer import (
     build_autoencoder,
     clone_with_weights,
@@ -71,7 +72,9 @@ def _fit_quietly(
     seed: int,
 ) -> None:
     keras.utils.set_random_seed(seed)
-    model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    # the step traced once per architecture, 32 batches per call (tdnn.traces)
+    with on_twin(model, steps_per_execution=32) as trained:
+        trained.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
 
 
 def pretrain_autoencoder(

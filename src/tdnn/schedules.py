@@ -445,6 +445,8 @@ def _make_callbacks() -> dict[str, type]:
         the train step traced again. (The extra variable joins ``optimizer.variables``.)
         """
 
+        changes_optimizer = True  # tdnn.traces: the model trains itself, not a twin
+
         def __init__(
             self,
             total_steps: int,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_choice, check_float, check_int
+from tdnn.traces import on_twin, retrace
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -226,20 +227,22 @@ def fit(
         model.steps_per_execution = 1
         model._tdnn_steps_per_execution = False
         model.train_function = model.test_function = model.predict_function = None
+        retrace(model)
     if seed is not None:
         keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
     timer = _EpochTimer()
-    history = model.fit(
-        x,
-        y,
-        validation_data=validation_data,
-        epochs=epochs,
-        batch_size=batch_size,
-        # the timer first: its on_epoch_end runs before the user's callbacks, so that their own
-        # work (e.g. an extra evaluation pass) is not billed to the epoch
-        callbacks=[timer, *callbacks],
-        verbose=0,
-    )
+    with on_twin(model, callbacks=callbacks) as trained:  # the step traced once per architecture
+        history = trained.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            # the timer first: its on_epoch_end runs before the user's callbacks, so that their
+            # own work (e.g. an extra evaluation pass) is not billed to the epoch
+            callbacks=[timer, *callbacks],
+            verbose=0,
+        )
     frame = pd.DataFrame(history.history)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
     frame["seconds"] = timer.seconds[: len(frame)]

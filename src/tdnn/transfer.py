@@ -28,6 +28,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
+from tdnn.traces import on_twin
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -415,7 +416,9 @@ def fit_epochs(
         )
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
-    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    # the step traced once per architecture, 32 batches per call (tdnn.traces)
+    with on_twin(model, steps_per_execution=32) as trained:
+        trained.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
 
 def error_rate(y_true: Any, y_prob: Any, *, threshold: float = 0.5) -> float:
