@@ -156,6 +156,8 @@ def test_models_that_do_not_qualify_train_themselves():
                                         Scaled(2.0), keras.layers.Dense(3)]))  # fmt: skip
     assert traces.trace_key(custom) is None
     assert traces.trace_key(small(0)) is None  # not compiled
+    unbuilt = compiled(keras.Sequential([keras.layers.Dense(3)]))  # no Input: no variables yet
+    assert traces.trace_key(unbuilt) is None
 
     class Sub(keras.Model):
         def __init__(self):
@@ -238,3 +240,43 @@ def test_retrace_forgets_the_models_twin():
     traces.retrace(model)
     with traces.on_twin(model) as other:
         assert other is not first
+
+
+PREDICT_MODELS = {
+    "compiled": lambda: compiled(small(0)),
+    "not compiled": lambda: small(1),
+    "batch norm": lambda: small(2, batch_norm="after"),
+    "dropout": lambda: small(3, dropout_rate=0.5),
+    "custom layer": lambda: keras.Sequential(
+        [keras.Input((8, 8)), keras.layers.Flatten(), Scaled(2.0), keras.layers.Dense(3)]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREDICT_MODELS))
+def test_predict_gives_keras_predict_numbers(name):
+    model = PREDICT_MODELS[name]()
+    x = RNG.random((150, 8, 8), dtype=np.float32)
+    for batch_size in (64, 1024):  # 150 = 64 + 64 + 22: a last, shorter batch too
+        expected = model.predict(x, batch_size=batch_size, verbose=0)
+        np.testing.assert_array_equal(traces.predict(model, x, batch_size=batch_size), expected)
+    assert traces.twin_count() == (0 if name == "custom layer" else 1)
+
+
+def test_predict_reuses_one_inference_twin_per_architecture():
+    x = RNG.random((10, 8, 8), dtype=np.float32)
+    models = [small(seed) for seed in range(3)]
+    predictions = [traces.predict(model, x) for model in models]
+    assert traces.twin_count() == 1
+    for model, p in zip(models, predictions):
+        np.testing.assert_array_equal(p, model.predict(x, verbose=0))
+        assert model.predict_function is not None  # traced by that check, not by traces.predict
+
+
+def test_predict_checks_its_arguments():
+    with pytest.raises(TypeError, match="model must be a keras.Model"):
+        traces.predict("model", X)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        traces.predict(small(0), X, batch_size=0)
+    with pytest.raises(ValueError, match="x must hold at least one example"):
+        traces.predict(small(0), X[:0])

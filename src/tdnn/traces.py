@@ -82,6 +82,34 @@ def _canonical(obj: Any) -> Any:
     raise _Unsafe(type(obj).__name__)
 
 
+def _architecture_key(model: keras.Model) -> tuple[str, list[Any]] | None:
+    """The built model's config as a string (names by position, no seeds), and its layers; or None."""
+    if not isinstance(model, keras.Model) or type(model) not in (keras.Sequential, Functional):
+        return None
+    if not model.built:  # its variables do not exist yet
+        return None
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    for layer in layers:
+        if isinstance(layer, keras.Model):
+            if type(layer) not in (keras.Sequential, Functional):
+                return None
+        elif not type(layer).__module__.startswith("keras."):
+            return None
+    try:
+        text = json.dumps([_canonical(model.get_config()), model.trainable], sort_keys=True)
+    except (_Unsafe, TypeError, ValueError, NotImplementedError):
+        return None
+    return _names_by_position(text, model, layers), layers
+
+
+def _names_by_position(text: str, model: keras.Model, layers: list[Any]) -> str:
+    # quoted names are whole JSON strings, so the order of replacement is irrelevant
+    names = dict.fromkeys([model.name, *(layer.name for layer in layers)])
+    for i, name in enumerate(names):
+        text = text.replace(json.dumps(name), f'"<layer {i}>"')
+    return text
+
+
 def trace_key(model: keras.Model) -> str | None:
     """A string equal for two compiled models whose traced train steps are interchangeable.
 
@@ -92,35 +120,23 @@ def trace_key(model: keras.Model) -> str | None:
     ``trainable`` flags, regularizers, constraints, loss, metrics, optimizer and its settings,
     ``steps_per_execution``) is part of the key.
     """
-    if not isinstance(model, keras.Model) or type(model) not in (keras.Sequential, Functional):
-        return None
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         return None
-    layers = list(model._flatten_layers(include_self=False, recursive=True))
-    for layer in layers:
-        if isinstance(layer, keras.Model):
-            if type(layer) not in (keras.Sequential, Functional):
-                return None
-        elif not type(layer).__module__.startswith("keras."):
-            return None
     if not type(model.optimizer).__module__.startswith("keras."):
         return None
+    found = _architecture_key(model)
+    if found is None:
+        return None
+    architecture, layers = found
     try:
-        config = _canonical(model.get_config())
         compiled = _canonical(model.get_compile_config())
         optimizer = compiled.get("optimizer")
         if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
             optimizer["config"].pop("name", None)  # "adam_3": only its variables' prefix
-        text = json.dumps(
-            [config, compiled, model.trainable, int(model.steps_per_execution)], sort_keys=True
-        )
+        text = json.dumps([compiled, int(model.steps_per_execution)], sort_keys=True)
     except (_Unsafe, TypeError, ValueError, NotImplementedError):
         return None
-    # by position: quoted names are whole JSON strings, so the order of replacement is irrelevant
-    names = dict.fromkeys([model.name, *(layer.name for layer in layers)])
-    for i, name in enumerate(names):
-        text = text.replace(json.dumps(name), f'"<layer {i}>"')
-    return text
+    return architecture + " compiled " + _names_by_position(text, model, layers)
 
 
 def _optimizer_variables(model: keras.Model) -> list[Any]:
@@ -249,3 +265,54 @@ def on_twin(
                 "model itself"
             )
         _copy(state, twin_state)
+
+
+def predict(model: keras.Model, x: Any, *, batch_size: int = 1024) -> np.ndarray:
+    """``model.predict(x, batch_size=batch_size)``, the same numbers, without its fixed costs.
+
+    Keras' ``predict`` builds a ``tf.data`` pipeline for every call (about 15 ms here) and every
+    new model traces its own prediction step; a loop predicting with many models of one
+    architecture pays both each time. This feeds the same batches to ``predict_on_batch`` of an
+    inference twin (same architecture, its step traced once, the model's weights copied in), or of
+    the model itself when it does not qualify (:func:`trace_key`).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x must hold at least one example, got shape {x.shape}")
+    runner = _inference_twin(model) if enabled() else None
+    if runner is None:
+        runner = model
+    outputs = [
+        keras.ops.convert_to_numpy(runner.predict_on_batch(x[i : i + batch_size]))
+        for i in range(0, len(x), int(batch_size))
+    ]
+    return np.concatenate(outputs)
+
+
+def _inference_twin(model: keras.Model) -> keras.Model | None:
+    found = _architecture_key(model)
+    if found is None:
+        return None
+    key = "inference " + found[0]
+    twin = _TWINS.get(key)
+    if twin is None:
+        states = random.getstate(), np.random.get_state()
+        try:
+            twin = keras.models.clone_model(model)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+    _TWINS[key] = twin
+    _TWINS.move_to_end(key)
+    while len(_TWINS) > MAX_TWINS:
+        _TWINS.popitem(last=False)
+    state, twin_state = list(model.variables), list(twin.variables)
+    if not _same_shapes(state, twin_state):
+        del _TWINS[key]
+        return None
+    _copy(twin_state, state)
+    return twin

@@ -28,7 +28,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
-from tdnn.traces import on_twin
+from tdnn.traces import on_twin, predict
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -264,7 +264,7 @@ def cached_features(base: keras.Model, x: Any, *, batch_size: int = 1024) -> np.
     x = np.asarray(x)
     if x.ndim < 1 or len(x) == 0:
         raise ValueError("x must hold at least one example")
-    return np.asarray(base.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    return np.asarray(predict(base, x, batch_size=batch_size), dtype=np.float32)
 
 
 def build_autoencoder(
@@ -537,7 +537,7 @@ def transfer_vs_scratch(
             reinitialize(scratch, seed=seed)
             fit_epochs(scratch, train, epochs=epochs, batch_size=batch_size, seed=seed)
             row["scratch"] = error_rate(
-                y_test, scratch.predict(x_test, batch_size=1024, verbose=0)
+                y_test, predict(scratch, x_test)
             )
         on_a.set_weights(reused + on_a.get_weights()[-2:])
         reinitialize(on_a, seed=seed, n_layers=1)
@@ -558,7 +558,7 @@ def transfer_vs_scratch(
                 seed=seed + 1,
             )
         row["transfer"] = error_rate(
-            y_test, on_a.predict(x_test, batch_size=1024, verbose=0)
+            y_test, predict(on_a, x_test)
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -732,7 +732,7 @@ def compare_on_budgets(
                 fit_epochs(
                     model, (x[idx], y[idx]), epochs=epochs, batch_size=batch_size, seed=seed
                 )
-                pred = np.argmax(model.predict(x_test, batch_size=1024, verbose=0), axis=1)
+                pred = np.argmax(predict(model, x_test), axis=1)
                 rows.append(
                     {
                         "model": name,
