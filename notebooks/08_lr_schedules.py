@@ -245,9 +245,12 @@ for s in steps_shown:
 # - **1cycle**, per batch with `OneCycleScheduler`, $\eta_{\max} = 0.1$, momentum cycled
 #   0.95 → 0.85 → 0.95.
 #
-# A `LearningRateLogger` reads the optimizer's learning rate back after every batch, so we can see
+# A `LearningRateLogger` reads the optimizer's learning rate back for every batch, so we can see
 # what was really used — a schedule whose boundaries are never reached, or a callback that sets
-# the rate of an optimizer that ignores it, would show as a flat line.
+# the rate of an optimizer that ignores it, would show as a flat line. (It reads after each call
+# of the compiled train step, which runs 32 batches per call unless a callback must see every
+# batch, as `OneCycleScheduler` must; the optimizer's step count tells it which steps the call
+# took.)
 
 # %%
 N_TRAIN = profile.pick(book=3_000, full=55_000)

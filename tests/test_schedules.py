@@ -339,6 +339,44 @@ def test_learning_rate_logger_reads_a_keras_schedule(keras):
     )
 
 
+def _logged_rates(keras, steps_per_execution, optimizer, callbacks):
+    from tdnn.schedules import LearningRateLogger
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((100, 4)).astype("float32")  # 10 batches of 10: calls of 7 + 3
+    y = x.sum(axis=1, keepdims=True)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse", steps_per_execution=steps_per_execution)
+    logger = LearningRateLogger()
+    model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=10,
+              callbacks=[*callbacks, logger], verbose=0)  # fmt: skip
+    return logger
+
+
+@pytest.mark.parametrize("setting", ["schedule", "per epoch", "on plateau"])
+def test_learning_rate_logger_logs_every_step_with_several_steps_per_call(keras, setting):
+    from tdnn.training import sees_every_batch
+
+    def make():
+        if setting == "schedule":
+            return keras.optimizers.SGD(learning_rate=keras_schedule("exponential", eta0=0.01, s=7)), []
+        if setting == "per epoch":
+            return keras.optimizers.SGD(learning_rate=0.01), [
+                keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 / (1 + epoch))
+            ]
+        return keras.optimizers.SGD(learning_rate=0.01), [
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=0, min_delta=10.0)
+        ]
+
+    one = _logged_rates(keras, 1, *make())
+    seven = _logged_rates(keras, 7, *make())
+    assert len(one.per_step) == len(seven.per_step) == 40
+    assert seven.per_step == one.per_step and seven.per_epoch == one.per_epoch
+    assert len(set(one.per_step)) > 1  # the rate did change
+    assert not sees_every_batch(one)  # so fit keeps several batches per call
+
+
 # --------------------------------------------------------------------------------------------------
 # LR finder, on problems whose right answer is known
 

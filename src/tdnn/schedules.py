@@ -401,26 +401,40 @@ def _make_callbacks() -> dict[str, type]:
     class LearningRateLogger(keras.callbacks.Callback):
         """Record the learning rate the optimizer really used, per batch and per epoch.
 
-        Read back from ``model.optimizer.learning_rate`` after each batch (a schedule object is
-        evaluated at the optimizer's ``iterations - 1``, the step just taken). ``per_step`` and
-        ``per_epoch`` are lists of floats; ``per_epoch`` holds the rate of each epoch's last batch.
+        Read back from the optimizer after each call of the compiled train step, for every step
+        that call took (the optimizer's ``iterations`` tell how many: one, or up to
+        ``steps_per_execution``): a schedule object is evaluated at each of those steps, a rate
+        held in the optimizer's variable (set by a callback, or constant) is read once, as nothing
+        can change it inside the call. So it does not need one batch per call
+        (``handles_steps_per_execution``, see :func:`tdnn.training.sees_every_batch`).
+        ``per_step`` and ``per_epoch`` are lists of floats; ``per_epoch`` holds the rate of each
+        epoch's last batch.
         """
+
+        handles_steps_per_execution = True
 
         def __init__(self) -> None:
             super().__init__()
             self.per_step: list[float] = []
             self.per_epoch: list[float] = []
+            self._logged_until: int | None = None
 
-        def _lr_used(self) -> float:
+        def _rates_used(self, first: int, end: int) -> list[float]:
+            """The rates of optimizer steps ``first`` .. ``end - 1`` (0-based)."""
             opt = self.model.optimizer
             lr = opt._learning_rate  # a Variable, or a LearningRateSchedule
             if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-                step = int(np.asarray(opt.iterations)) - 1
-                return float(np.asarray(lr(step)))
-            return _current_lr(opt)
+                return [float(np.asarray(lr(step))) for step in range(first, end)]
+            return [_current_lr(opt)] * (end - first)
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            self._logged_until = int(np.asarray(self.model.optimizer.iterations))
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            self.per_step.append(self._lr_used())
+            now = int(np.asarray(self.model.optimizer.iterations))
+            first = now - 1 if self._logged_until is None else self._logged_until
+            self.per_step.extend(self._rates_used(first, now))
+            self._logged_until = now
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if self.per_step:

@@ -85,11 +85,15 @@ BATCH_HOOKS = (
 
 
 def sees_every_batch(callback: keras.callbacks.Callback) -> bool:
-    """True if ``callback`` overrides a per-batch hook (1cycle, a learning-rate logger, ...).
+    """True if ``callback`` overrides a per-batch hook (1cycle, a gradient logger, ...).
 
     With ``steps_per_execution = k`` Keras calls those hooks once per ``k`` batches, so :func:`fit`
-    runs one batch per step whenever such a callback is present.
+    runs one batch per step whenever such a callback is present, unless the callback says it
+    copes with ``k`` batches per call (``handles_steps_per_execution = True``, as
+    :class:`tdnn.schedules.LearningRateLogger`).
     """
+    if getattr(callback, "handles_steps_per_execution", False):
+        return False
     base = keras.callbacks.Callback
     return any(getattr(type(callback), hook, None) is not getattr(base, hook) for hook in BATCH_HOOKS)
 
