@@ -185,13 +185,13 @@ if t_default is None:  # the book profile: the default stops before reaching the
         measured=h_default.val_accuracy.max(),
     )
     claim(
-        "so the fast recipe gets there at least 1.2× sooner (a lower bound on the ratio)",
-        ratio >= 1.2,
+        "so the fast recipe gets there sooner (the ratio printed is a lower bound)",
+        ratio > 1.0,
         measured=ratio,
     )
 else:  # the full profile: both reach it
     ratio = t_default / t_fast
-    claim("the fast recipe gets there at least 1.2× sooner", ratio >= 1.2, measured=ratio)
+    claim("the fast recipe gets there sooner", ratio > 1.0, measured=ratio)
 gain = h_fast.val_accuracy.iloc[-1] - h_default.val_accuracy.iloc[-1]
 claim(
     "and ends at least 0.02 more accurate",
@@ -209,10 +209,11 @@ print(f"ratio of the times (lower bound in the book profile): {format_ratio(rati
 #
 # The margin: over three seeds and with `ONEDNN_MAX_CPU_ISA=SSE41`, the chapter's recipe ended
 # between 0.894 and 0.897, the default between 0.85 and 0.86, so the first three checks have
-# room. The time ratio is the fragile one: on the busy machine these outputs come from (up to
-# eight TensorFlow jobs on two cores) the lower bound ranged from 1.5× to 2.0× over four runs
-# (three with the default instruction set, one under SSE41), so the check asks for only 1.2×. On a quiet machine it is larger,
-# because much of the speed-up is parallelism: batches of 256 keep both cores busy with large
+# room. The time ratio is the fragile one, so the check asks only that the recipe gets there
+# sooner: on a busy machine (up to eight TensorFlow jobs on two cores) the lower bound ranged from
+# 1.5× to 2.0× over four runs (three with the default instruction set, one under SSE41), and in CI,
+# under SSE41 with the other test pass busy on the same two cores, it fell to 1.12×. On a quiet
+# machine it is larger, because much of the speed-up is parallelism: batches of 256 keep both cores busy with large
 # matrix products, while batches of 32 spend most of their time in per-step overhead on one core.
 # The CPU-time row shows the work each run did, summed over cores.
 #
