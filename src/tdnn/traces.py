@@ -157,18 +157,30 @@ def _copy(targets: list[Any], sources: list[Any]) -> None:
         target.assign(source.value)
 
 
-def _make_twin(model: keras.Model, steps_per_execution: int) -> keras.Model:
+def _clone(model: keras.Model) -> keras.Model:
     # cloning draws default seeds from Python's and NumPy's generators: leave them as they were,
     # so that the notebook's later random draws do not depend on whether a twin was made
     states = random.getstate(), np.random.get_state()
     try:
-        twin = keras.models.clone_model(model)
-        twin.compile_from_config(model.get_compile_config())
-        twin.steps_per_execution = steps_per_execution
+        return keras.models.clone_model(model)
     finally:
         random.setstate(states[0])
         np.random.set_state(states[1])
+
+
+def _make_twin(model: keras.Model, steps_per_execution: int) -> keras.Model:
+    twin = _clone(model)
+    twin.compile_from_config(model.get_compile_config())
+    twin.steps_per_execution = steps_per_execution
     return twin
+
+
+def _keep(key: str, twin: keras.Model) -> None:
+    """Put ``twin`` in the pool as the most recently used; forget the oldest beyond MAX_TWINS."""
+    _TWINS[key] = twin
+    _TWINS.move_to_end(key)
+    while len(_TWINS) > MAX_TWINS:
+        _TWINS.popitem(last=False)
 
 
 def retrace(model: keras.Model) -> None:
@@ -205,10 +217,7 @@ def _twin_for(
         object.__setattr__(
             model, "_tdnn_twin", (compiled_with, steps_per_execution, key, twin)
         )
-    _TWINS[key] = twin
-    _TWINS.move_to_end(key)
-    while len(_TWINS) > MAX_TWINS:
-        _TWINS.popitem(last=False)
+    _keep(key, twin)
     state = list(model.variables)
     twin_state = list(twin.variables)
     opt_state = _optimizer_variables(model)
@@ -300,16 +309,8 @@ def _inference_twin(model: keras.Model) -> keras.Model | None:
     key = "inference " + found[0]
     twin = _TWINS.get(key)
     if twin is None:
-        states = random.getstate(), np.random.get_state()
-        try:
-            twin = keras.models.clone_model(model)
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-    _TWINS[key] = twin
-    _TWINS.move_to_end(key)
-    while len(_TWINS) > MAX_TWINS:
-        _TWINS.popitem(last=False)
+        twin = _clone(model)
+    _keep(key, twin)
     state, twin_state = list(model.variables), list(twin.variables)
     if not _same_shapes(state, twin_state):
         del _TWINS[key]
