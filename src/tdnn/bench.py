@@ -6,7 +6,7 @@ the default recipe's time over the fast recipe's, recomputed frozen layers over 
 Each result also records the load average and the CPU time (user + sys) next to the wall time.
 
 This module imports no TensorFlow at import time: the FLOP counts, the ratio and time-to-target
-logic, notebook timing (a subprocess per notebook) and the Markdown report are plain Python and
+logic, notebook timing (a fresh kernel per notebook) and the Markdown report are plain Python and
 unit-tested without it. The TensorFlow measurements import it inside the function
 (:func:`matmul_peak`, :func:`epoch_seconds`, :func:`time_to_accuracy`, :func:`frozen_vs_cached`).
 
@@ -217,13 +217,23 @@ def cell_seconds(notebook: Mapping[str, Any]) -> list[float]:
 def time_notebook(
     path: str | Path, *, src: str | Path | None = None, env: Mapping[str, str] | None = None, timeout: int = 900
 ) -> dict[str, Any]:
-    """Execute a notebook in a fresh kernel (``jupyter nbconvert --execute``, a subprocess) and time it.
+    """Execute a notebook in a fresh kernel and time it, as nbval does (one client, a kernel each).
 
-    ``src``: a ``src`` folder put first on ``PYTHONPATH``, so that a notebook of another checkout
-    runs against that checkout's ``tdnn``. Returns wall and CPU seconds (the kernel included), the
-    load average before, and the per-cell times: ``first_cell`` (the set-up cell: TensorFlow import)
-    and ``overhead`` (kernel start-up and nbconvert: wall minus the sum of the cells).
+    ``nbclient`` runs in this process and starts a new kernel (a subprocess) for the notebook, in
+    the notebook's folder; the kernel is shut down and waited for before the clock stops. (Until
+    2026-11-30 this ran ``jupyter nbconvert --execute``, which adds nbconvert's own start-up, about
+    2.5 s per notebook, to the wall time: see RESULTS.md.)
+
+    ``src``: a ``src`` folder put first on the kernel's ``PYTHONPATH``, so that a notebook of
+    another checkout runs against that checkout's ``tdnn``. Returns wall and CPU seconds (the
+    kernel included), the load average before, and the per-cell times: ``first_cell`` (the set-up
+    cell: TensorFlow import) and ``overhead`` (kernel start-up and shutdown: wall minus the sum of
+    the cells).
     """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path {str(path)!r} is not a notebook file")
@@ -234,24 +244,27 @@ def time_notebook(
         run_env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(src).resolve())] + ([run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else [])
         )
-    jupyter = Path(sys.executable).with_name("jupyter")
-    with tempfile.TemporaryDirectory() as tmp:
-        load = load_average()
-        with CpuClock() as clock:
-            done = subprocess.run(
-                [
-                    str(jupyter), "nbconvert", "--to", "notebook", "--execute",
-                    f"--ExecutePreprocessor.timeout={timeout}",
-                    "--ExecutePreprocessor.record_timing=True",
-                    "--output-dir", tmp, "--output", "executed", str(path),
-                ],
-                env=run_env, capture_output=True, text=True,
-            )  # fmt: skip
-        if done.returncode != 0:
-            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-            raise RuntimeError(f"executing {path.name} failed:\n{tail}")
-        executed = json.loads((Path(tmp) / "executed.ipynb").read_text())
-    cells = cell_seconds(executed)
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
+        record_timing=True,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    load = load_average()
+    with tempfile.TemporaryFile("w+") as kernel_log:  # the kernel's own stderr (start-up warnings)
+        try:
+            with CpuClock() as clock:
+                client.execute(env=run_env, stdout=subprocess.DEVNULL, stderr=kernel_log)
+        except CellExecutionError as error:
+            tail = "\n".join(str(error).strip().splitlines()[-5:])
+            raise RuntimeError(f"executing {path.name} failed:\n{tail}") from None
+        except Exception as error:  # the kernel died or did not start
+            kernel_log.seek(0)
+            tail = "\n".join(kernel_log.read().strip().splitlines()[-5:])
+            raise RuntimeError(f"executing {path.name} failed: {error}\n{tail}") from None
+    cells = cell_seconds(notebook)
     return {
         "wall": round(clock.wall, 2),
         "cpu": round(clock.cpu, 2),
@@ -624,7 +637,7 @@ def profile_table(timings: Mapping[str, Mapping[str, Any]]) -> str:
     """Markdown table of where one checkout's notebooks spend their time.
 
     Per notebook: wall, the set-up cell (TensorFlow import), the overhead outside cells (kernel
-    start-up, nbconvert) and the slowest cells (code-cell index: seconds).
+    start-up and shutdown) and the slowest cells (code-cell index: seconds).
     """
     if not timings:
         raise ValueError("timings must hold at least one notebook")
@@ -727,7 +740,7 @@ def results_markdown(results: Mapping[str, Any]) -> str:
             f"- `from tdnn import setup_notebook; setup_notebook()` (TF import, best of "
             f"{st.get('setup_repeats', 2)}): {st['setup_notebook']['wall']:.2f} s wall, "
             f"{st['setup_notebook'].get('cpu', 0):.2f} s CPU",
-            f"- a notebook with only that first cell, fresh kernel via nbconvert: "
+            f"- a notebook with only that first cell, fresh kernel (nbclient): "
             f"{st['first_cell_notebook']['wall']:.2f} s wall, {st['first_cell_notebook'].get('cpu', 0):.2f} s CPU "
             f"(the cell itself {st['first_cell_notebook'].get('first_cell', 0):.2f} s)",
             "",
