@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 
 from tdnn.models import build_mlp
-from tdnn.training import fit, fit_seeds, format_duration, format_ratio, make_optimizer, results_table
+from tdnn.training import (
+    epoch_steps,
+    fit,
+    fit_seeds,
+    format_duration,
+    format_ratio,
+    make_optimizer,
+    results_table,
+)
 
 
 def _toy(n: int = 256, seed: int = 0):
@@ -267,3 +275,36 @@ def test_a_model_compiled_by_the_caller_keeps_its_steps_per_execution() -> None:
         fit(build_mlp((4,), input_shape=(8,), n_outputs=2), (x, y), optimizer="sgd", steps_per_execution=0)
     with pytest.raises(TypeError, match="steps_per_execution"):
         fit(build_mlp((4,), input_shape=(8,), n_outputs=2), (x, y), optimizer="sgd", steps_per_execution=2.0)
+
+
+@pytest.mark.parametrize("spe", [None, 1])
+def test_naming_the_epoch_steps_changes_no_number(spe) -> None:
+    # fit passes steps_per_epoch and validation_steps (one data iterator per epoch instead of two);
+    # Keras' own fit without them must give the same history and weights, bit for bit, also with
+    # a partial last batch, dropout and batch norm
+    x, y = _toy(n=400)  # 12.5 batches of 32
+    valid = (x[:90], y[:90])
+
+    def model():
+        return build_mlp((16,), input_shape=(8,), n_outputs=2, seed=3, batch_norm="after", dropout_rate=0.2)
+
+    ours = model()
+    h = fit(ours, (x, y), valid=valid, epochs=3, batch_size=32, optimizer="adam", seed=7, steps_per_execution=spe)
+    plain = model()
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=spe or 32)
+    keras.utils.set_random_seed(7)
+    k = plain.fit(x, y, validation_data=valid, epochs=3, batch_size=32, verbose=0).history
+    pd.testing.assert_frame_equal(
+        h.drop(columns="seconds"), pd.DataFrame(k, index=h.index)[list(h.columns.drop("seconds"))]
+    )
+    for a, b in zip(ours.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_epoch_steps_counts_the_partial_last_batch() -> None:
+    assert epoch_steps(400, 32) == 13 and epoch_steps(384, 32) == 12 and epoch_steps(1, 32) == 1
+    with pytest.raises(ValueError, match="n_examples"):
+        epoch_steps(0, 32)
+    with pytest.raises(TypeError, match="batch_size"):
+        epoch_steps(10, 2.5)

@@ -30,6 +30,7 @@ import pandas as pd
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
 from tdnn.traces import on_twin
+from tdnn.training import epoch_steps
 from tdnn.transfer import (
     build_autoencoder,
     clone_with_weights,
@@ -74,7 +75,15 @@ def _fit_quietly(
     keras.utils.set_random_seed(seed)
     # the step traced once per architecture, 32 batches per call (tdnn.traces)
     with on_twin(model, steps_per_execution=32) as trained:
-        trained.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+        trained.fit(
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            steps_per_epoch=epoch_steps(len(x), batch_size),  # one data iterator per epoch, not two
+            shuffle=True,
+            verbose=0,
+        )
 
 
 def pretrain_autoencoder(

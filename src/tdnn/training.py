@@ -84,6 +84,19 @@ BATCH_HOOKS = (
 )
 
 
+def epoch_steps(n_examples: int, batch_size: int) -> int:
+    """Batches in one pass over ``n_examples`` (the last one may be partial): ``ceil(n / b)``.
+
+    :func:`fit` passes it to Keras as ``steps_per_epoch`` (and ``validation_steps``), the number
+    Keras would count itself. Named, it saves a ``tf.data`` iterator per epoch (about 11 ms here):
+    without it Keras makes a new iterator at the start of every epoch *and* one at the end of the
+    previous epoch that it throws away. The batches, and so the numbers, are the same (tested).
+    """
+    n_examples = check_int("n_examples", n_examples, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    return -(-n_examples // batch_size)
+
+
 def sees_every_batch(callback: keras.callbacks.Callback) -> bool:
     """True if ``callback`` overrides a per-batch hook (1cycle, a gradient logger, ...).
 
@@ -242,6 +255,8 @@ def fit(
             validation_data=validation_data,
             epochs=epochs,
             batch_size=batch_size,
+            steps_per_epoch=epoch_steps(len(x), batch_size),
+            validation_steps=epoch_steps(len(validation_data[0]), batch_size) if validation_data else None,
             # the timer first: its on_epoch_end runs before the user's callbacks, so that their
             # own work (e.g. an extra evaluation pass) is not billed to the epoch
             callbacks=[timer, *callbacks],
