@@ -63,17 +63,26 @@ book-only:
 	@echo "The book is in _build/html/index.html"
 
 # The README's test command. The book is built first (from stored outputs, in seconds) so that
-# tests/test_book_site.py can check it in a headless browser; then nbval re-executes every notebook.
+# tests/test_book_site.py can check it in a headless browser; then the unit tests and nbval (which
+# re-executes every notebook) run side by side, each keeping about one core busy: on two cores that
+# halves the wait. Each one's output is printed whole when it ends (--output-sync); either failing
+# fails the target.
 test: setup
 	$(MAKE) --no-print-directory book-only
+	$(MAKE) --no-print-directory -j2 --output-sync=target _unit-tests _nbval
+
+.PHONY: _unit-tests _nbval
+_unit-tests:
 	$(BIN)/python -m pytest tests
+
+_nbval:
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
 test-unit: setup
-	$(BIN)/python -m pytest tests
+	$(MAKE) --no-print-directory _unit-tests
 
 test-notebooks: setup
-	$(BIN)/python -m pytest $(NBVAL) notebooks
+	$(MAKE) --no-print-directory _nbval
 
 # Lab serves the repository root: jupytext's contents manager looks for jupytext.toml only inside
 # the folder Lab serves, and without it saving a notebook no longer updates its .py twin
