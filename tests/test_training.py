@@ -281,7 +281,9 @@ def test_a_model_compiled_by_the_caller_keeps_its_steps_per_execution() -> None:
 def test_naming_the_epoch_steps_changes_no_number(spe) -> None:
     # fit passes steps_per_epoch and validation_steps (one data iterator per epoch instead of two);
     # Keras' own fit without them must give the same history and weights, bit for bit, also with
-    # a partial last batch, dropout and batch norm
+    # a partial last batch, dropout and batch norm. This holds because, with a global seed, every
+    # iterator of Keras' array pipeline repeats the same shuffled order: if a Keras release starts
+    # reshuffling per iterator, this test fails, and epoch_steps must go.
     x, y = _toy(n=400)  # 12.5 batches of 32
     valid = (x[:90], y[:90])
 
