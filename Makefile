@@ -64,9 +64,9 @@ book-only:
 
 # The README's test command. The book is built first (from stored outputs, in seconds) so that
 # tests/test_book_site.py can check it in a headless browser; then the unit tests and nbval (which
-# re-executes every notebook) run side by side, each keeping about one core busy: on two cores that
-# halves the wait. Each one's output is printed whole when it ends (--output-sync); either failing
-# fails the target.
+# re-executes every notebook) run side by side, each keeping about one core busy: on two cores the
+# wait is about the longer of the two instead of their sum. Each one's output is printed whole when
+# it ends (--output-sync); either failing fails the target.
 test: setup
 	$(MAKE) --no-print-directory book-only
 	$(MAKE) --no-print-directory -j2 --output-sync=target _unit-tests _nbval
