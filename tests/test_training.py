@@ -9,6 +9,7 @@ import pytest
 
 from tdnn.models import build_mlp
 from tdnn.training import (
+    STEPS_PER_EXECUTION,
     epoch_steps,
     fit,
     fit_seeds,
@@ -294,7 +295,7 @@ def test_naming_the_epoch_steps_changes_no_number(spe) -> None:
     h = fit(ours, (x, y), valid=valid, epochs=3, batch_size=32, optimizer="adam", seed=7, steps_per_execution=spe)
     plain = model()
     plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=spe or 32)
+                  steps_per_execution=spe or STEPS_PER_EXECUTION)
     keras.utils.set_random_seed(7)
     k = plain.fit(x, y, validation_data=valid, epochs=3, batch_size=32, verbose=0).history
     pd.testing.assert_frame_equal(

@@ -472,11 +472,11 @@ def time_to_accuracy(
 
     import_tensorflow()
     import keras
-    import numpy as np
 
     from tdnn.data import load_fashion_mnist
     from tdnn.models import build_mlp
     from tdnn.schedules import OneCycleScheduler
+    from tdnn.training import epoch_steps
 
     data = load_fashion_mnist()
     keras.utils.set_random_seed(seed)
@@ -507,7 +507,7 @@ def time_to_accuracy(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        steps = epochs * int(np.ceil(len(data.train.y) / batch))
+        steps = epochs * epoch_steps(len(data.train.y), batch)
         callbacks = [OneCycleScheduler(steps, max_lr=0.01), stop]
     with CpuClock() as clock:
         start = time.perf_counter()
