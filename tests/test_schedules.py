@@ -233,6 +233,16 @@ def test_keras_schedules_agree_with_the_pure_functions(keras):
             keras_schedule("piecewise", boundaries=[50, 150], values=[0.01, 0.005, 0.001]),
             piecewise_constant_schedule([50, 150], [0.01, 0.005, 0.001]),
         ),
+        (  # t runs past total_steps: flat at last_lr
+            keras_schedule("one_cycle", total_steps=250, max_lr=0.05),
+            one_cycle_schedule(250, 0.05),
+        ),
+        (
+            keras_schedule(
+                "one_cycle", total_steps=120, max_lr=1.0, start_lr=0.3, last_lr=0.01, last_steps=0
+            ),
+            one_cycle_schedule(120, 1.0, start_lr=0.3, last_lr=0.01, last_steps=0),
+        ),
     ]
     for keras_fn, pure in cases:
         got = np.array([float(keras_fn(int(step))) for step in t])
@@ -253,6 +263,40 @@ def test_keras_schedule_rejects_what_keras_cannot_express(keras):
         keras_schedule("cosine", eta0=0.1, s=10)
     with pytest.raises(ValueError, match=r"boundaries\[0\]"):
         keras_schedule("piecewise", boundaries=[2.5], values=[0.1, 0.01])
+
+
+def test_keras_one_cycle_checks_its_arguments_like_the_pure_function(keras):
+    with pytest.raises(TypeError, match="total_steps= and max_lr="):
+        keras_schedule("one_cycle", max_lr=0.1)
+    with pytest.raises(TypeError, match="momentum"):
+        keras_schedule("one_cycle", total_steps=100, max_lr=0.1, max_momentum=0.9)
+    with pytest.raises(ValueError, match="max_lr"):
+        keras_schedule("one_cycle", total_steps=100, max_lr=-0.1)
+    with pytest.raises(ValueError, match="start_lr"):
+        keras_schedule("one_cycle", total_steps=100, max_lr=0.1, start_lr=0.2)
+    with pytest.raises((TypeError, ValueError), match="total_steps"):
+        keras_schedule("one_cycle", total_steps=2, max_lr=0.1)
+
+
+def test_keras_one_cycle_trains_several_batches_per_call_and_survives_saving(keras, tmp_path):
+    from tdnn.training import sees_every_batch
+
+    total = 40  # _logged_rates: 4 epochs of 10 batches
+    one = _logged_rates(keras, 1, keras.optimizers.Adam(keras_schedule("one_cycle", total_steps=total, max_lr=0.05)), [])
+    seven = _logged_rates(keras, 7, keras.optimizers.Adam(keras_schedule("one_cycle", total_steps=total, max_lr=0.05)), [])
+    np.testing.assert_allclose(one.per_step, one_cycle_schedule(total, 0.05)(np.arange(total)), rtol=1e-5)
+    assert seven.per_step == one.per_step
+    assert not sees_every_batch(one)
+    # the schedule is part of the optimizer's config: a .keras file keeps it
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(keras_schedule("one_cycle", total_steps=total, max_lr=0.05)), loss="mse")
+    model.fit(np.ones((8, 4), "float32"), np.ones((8, 1), "float32"), verbose=0)  # builds the optimizer
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    schedule = loaded.optimizer._learning_rate
+    assert [float(schedule(t)) for t in (0, 17, 39)] == pytest.approx(
+        list(one_cycle_schedule(total, 0.05)(np.array([0, 17, 39]))), rel=1e-5
+    )
 
 
 def _tiny_model(keras, optimizer, seed=0):

@@ -189,6 +189,26 @@ def one_cycle_schedule(
     ``OneCycleScheduler``; unlike it, the learning rate never goes below ``last_lr`` (the book's
     extrapolates to negative values if training runs past ``total_steps``).
     """
+    knots_t, knots_v = _one_cycle_knots(
+        total_steps, max_lr, start_lr=start_lr, last_lr=last_lr, last_steps=last_steps
+    )
+
+    def schedule(t: Any) -> Any:
+        arr, scalar = _as_t(t)
+        return _out(_interp(arr, knots_t, knots_v), scalar)
+
+    return schedule
+
+
+def _one_cycle_knots(
+    total_steps: int,
+    max_lr: float,
+    *,
+    start_lr: float | None = None,
+    last_lr: float | None = None,
+    last_steps: int | None = None,
+) -> tuple[list[float], list[float]]:
+    """The steps and learning rates of 1cycle's corners (validated), for both implementations."""
     total_steps, last_steps, half = _one_cycle_steps(total_steps, last_steps)
     max_lr = _positive("max_lr", max_lr)
     start_lr = max_lr / 10 if start_lr is None else _positive("start_lr", start_lr)
@@ -203,12 +223,7 @@ def one_cycle_schedule(
         )
     knots_t = [0.0, float(half), float(2 * half), float(total_steps)]
     knots_v = [start_lr, max_lr, start_lr, last_lr]
-
-    def schedule(t: Any) -> Any:
-        arr, scalar = _as_t(t)
-        return _out(_interp(arr, knots_t, knots_v), scalar)
-
-    return schedule
+    return knots_t, knots_v
 
 
 def one_cycle_momentum(
@@ -336,6 +351,11 @@ def keras_schedule(kind: str, **kwargs: Any) -> Any:
     only); ``("exponential", eta0=, s=)`` is ``ExponentialDecay(eta0, s, 0.1)``;
     ``("piecewise", boundaries=, values=)`` is ``PiecewiseConstantDecay`` with every (integer)
     boundary minus one, since Keras switches one step later than the book's convention.
+    ``("one_cycle", total_steps=, max_lr=, start_lr=None, last_lr=None, last_steps=None)`` is
+    :func:`one_cycle_schedule` as a ``LearningRateSchedule`` (Keras has none): the learning rate
+    only, computed inside the compiled step, so that training keeps running many batches per call
+    (``steps_per_execution``), which the per-batch :class:`OneCycleScheduler` callback prevents.
+    It does not cycle the momentum.
     """
     from tdnn._tf import import_tensorflow
 
@@ -362,9 +382,54 @@ def keras_schedule(kind: str, **kwargs: Any) -> Any:
         return schedules.PiecewiseConstantDecay(
             [int(b) - 1 for b in boundaries], [float(v) for v in values]
         )
+    if kind == "one_cycle":
+        allowed = {"total_steps", "max_lr", "start_lr", "last_lr", "last_steps"}
+        unknown = sorted(set(kwargs) - allowed)
+        if unknown:
+            raise TypeError(f"keras_schedule('one_cycle') got unexpected arguments {unknown}")
+        if "total_steps" not in kwargs or "max_lr" not in kwargs:
+            raise TypeError("keras_schedule('one_cycle') needs total_steps= and max_lr=")
+        knots_t, knots_v = _one_cycle_knots(**kwargs)
+        return _one_cycle_class()(knots_t, knots_v)
     raise ValueError(
-        f"kind must be one of ['power', 'exponential', 'piecewise'], got {kind!r}"
+        f"kind must be one of ['power', 'exponential', 'piecewise', 'one_cycle'], got {kind!r}"
     )
+
+
+_ONE_CYCLE_CLASS: list[type] = []
+
+
+def _one_cycle_class() -> type:
+    """The ``LearningRateSchedule`` behind ``keras_schedule("one_cycle", ...)`` (made once)."""
+    if _ONE_CYCLE_CLASS:
+        return _ONE_CYCLE_CLASS[0]
+    keras = _keras()
+
+    @keras.saving.register_keras_serializable(package="tdnn")
+    class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        """Piecewise-linear learning rate through ``knots_v`` at steps ``knots_t``, then flat."""
+
+        def __init__(self, knots_t: Sequence[float], knots_v: Sequence[float]) -> None:
+            self.knots_t = [float(t) for t in knots_t]
+            self.knots_v = [float(v) for v in knots_v]
+
+        def __call__(self, step: Any) -> Any:
+            ops = keras.ops
+            t, v = self.knots_t, self.knots_v
+            step = ops.cast(step, "float32")
+            lr = ops.full_like(step, v[-1])  # after the last knot: flat at the last value
+            for i in range(len(t) - 2, -1, -1):  # the segment that holds the step, last first
+                if t[i + 1] == t[i]:  # an empty segment (last_steps=0)
+                    continue
+                frac = (ops.clip(step, t[i], t[i + 1]) - t[i]) / (t[i + 1] - t[i])
+                lr = ops.where(step < t[i + 1], v[i] + (v[i + 1] - v[i]) * frac, lr)
+            return lr
+
+        def get_config(self) -> dict[str, Any]:
+            return {"knots_t": self.knots_t, "knots_v": self.knots_v}
+
+    _ONE_CYCLE_CLASS.append(OneCycleSchedule)
+    return OneCycleSchedule
 
 
 def _keras() -> Any:
