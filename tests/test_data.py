@@ -80,6 +80,10 @@ def test_env_var_override_is_used_and_split(fake_dir) -> None:
     assert d.train.x.shape == (25, 28, 28) and d.valid.x.shape == (5, 28, 28) and d.test.x.shape == (10, 28, 28)
     np.testing.assert_array_equal(d.valid.y, arrays[FILES["train_labels"]][25:])
     np.testing.assert_allclose(d.train.x[0], arrays[FILES["train_images"]][0] / 255.0, rtol=1e-6)
+    # bit for bit the book's float32 X / 255. (the 19,600 random pixels take all 256 values)
+    raw = arrays[FILES["train_images"]][:25]
+    assert len(np.unique(raw)) == 256
+    assert d.train.x.tobytes() == (raw.astype(np.float32) / np.float32(255.0)).tobytes()
 
 
 def test_env_var_dir_missing_files(tmp_path, monkeypatch) -> None:
