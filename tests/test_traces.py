@@ -280,3 +280,53 @@ def test_predict_checks_its_arguments():
         traces.predict(small(0), X, batch_size=0)
     with pytest.raises(ValueError, match="x must hold at least one example"):
         traces.predict(small(0), X[:0])
+
+
+@pytest.fixture
+def count_traces(monkeypatch):
+    """How many times Keras traced a train step (any model) since the fixture started."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    counts = {"train": 0}
+    original = TensorFlowTrainer.train_step
+
+    def counting(self, data):
+        counts["train"] += 1  # runs only while a step is being traced
+        return original(self, data)
+
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", counting)
+    return counts
+
+
+def _keras_fit(model, prebuild):
+    compiled(model, steps_per_execution=4)
+    if prebuild:
+        assert traces.build_compiled_state(model, X, Y)
+        assert not traces.build_compiled_state(model, X, Y)  # nothing left to build
+    keras.utils.set_random_seed(5)
+    history = model.fit(X, Y, validation_data=VALID, epochs=3, batch_size=16, verbose=0)
+    return history.history, [v.value.numpy() for v in model.variables + model.optimizer.variables]
+
+
+def test_building_the_compiled_state_first_traces_the_step_once_same_numbers(count_traces):
+    plain = _keras_fit(small(0, dropout_rate=0.2), prebuild=False)
+    assert count_traces["train"] == 2  # Keras creates the metrics' variables in the first trace
+    count_traces["train"] = 0
+    built = _keras_fit(small(0, dropout_rate=0.2), prebuild=True)
+    assert count_traces["train"] == 1
+    assert plain[0] == built[0]
+    for a, b in zip(plain[1], built[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("reuse", ["0", "1"])
+def test_fit_traces_a_new_architecture_once(count_traces, monkeypatch, reuse):
+    monkeypatch.setenv("TDNN_REUSE_TRACES", reuse)
+    fit(small(0), (X, Y), valid=VALID, epochs=2, batch_size=16, optimizer="adam", seed=0)
+    assert count_traces["train"] == 1
+
+
+def test_build_compiled_state_checks_its_model():
+    with pytest.raises(TypeError, match="model"):
+        traces.build_compiled_state("not a model", X, Y)
+    assert not traces.build_compiled_state(small(0), X, Y)  # not compiled: fit builds it as usual

@@ -29,7 +29,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
-from tdnn.traces import on_twin
+from tdnn.traces import build_compiled_state, on_twin
 from tdnn.training import epoch_steps
 from tdnn.transfer import (
     build_autoencoder,
@@ -75,6 +75,7 @@ def _fit_quietly(
     keras.utils.set_random_seed(seed)
     # the step traced once per architecture, 32 batches per call (tdnn.traces)
     with on_twin(model, steps_per_execution=32) as trained:
+        build_compiled_state(trained, x, y)  # traced once, not twice
         trained.fit(
             x,
             y,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_choice, check_float, check_int
-from tdnn.traces import on_twin, retrace
+from tdnn.traces import build_compiled_state, on_twin, retrace
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -251,6 +251,7 @@ def fit(
         keras.utils.set_random_seed(check_int("seed", seed, min_value=0))
     timer = _EpochTimer()
     with on_twin(model, callbacks=callbacks) as trained:  # the step traced once per architecture
+        build_compiled_state(trained, x, y)  # ... and once, not twice
         history = trained.fit(
             x,
             y,

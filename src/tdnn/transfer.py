@@ -28,7 +28,7 @@ import pandas as pd
 
 from tdnn._tf import import_tensorflow
 from tdnn._validate import check_float, check_int
-from tdnn.traces import on_twin, predict
+from tdnn.traces import build_compiled_state, on_twin, predict
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -418,6 +418,7 @@ def fit_epochs(
     order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
     # the step traced once per architecture, 32 batches per call (tdnn.traces)
     with on_twin(model, steps_per_execution=32) as trained:
+        build_compiled_state(trained, x, y)  # traced once, not twice
         trained.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
 
