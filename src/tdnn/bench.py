@@ -901,6 +901,7 @@ def throughput_runs(log: Callable[[str], None] = print) -> dict[str, Any]:
         ("batch 32, 32 steps/exec (tdnn fit)", dict(batch_size=32, steps_per_execution=32)),
         ("batch 256", dict(batch_size=256)),
         ("batch 1024, 8 steps/exec", dict(batch_size=1024, steps_per_execution=8)),
+        ("batch 8192, 2 steps/exec", dict(batch_size=8192, steps_per_execution=2)),
         ("batch 2048, 4 steps/exec, tf.data", dict(batch_size=2048, steps_per_execution=4, pipeline="dataset")),
         ("batch 1024, 8 steps/exec, XLA", dict(batch_size=1024, steps_per_execution=8, jit_compile=True)),
     ]
