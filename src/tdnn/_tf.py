@@ -20,6 +20,11 @@ from types import ModuleType
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+def env_flag(name: str) -> bool:
+    """Whether the switch ``name`` is on: unset, or anything but ``0``/``false``/``no``/``off``."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 QUICK_ITERATORS_ENV = "TDNN_QUICK_ITERATORS"
 """Set it to ``0`` to leave TensorFlow's runtime configuration alone (see :func:`quick_iterators`)."""
 
@@ -40,7 +45,7 @@ def quick_iterators(tf: ModuleType) -> bool:
     Does nothing and returns ``False`` if the context has already started (TensorFlow was used
     before ``tdnn`` imported it) or if ``TDNN_QUICK_ITERATORS=0``; returns ``True`` otherwise.
     """
-    if os.environ.get(QUICK_ITERATORS_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+    if not env_flag(QUICK_ITERATORS_ENV):
         return False
     from tensorflow.python.eager import context
 

@@ -390,19 +390,29 @@ def keras_schedule(kind: str, **kwargs: Any) -> Any:
         if "total_steps" not in kwargs or "max_lr" not in kwargs:
             raise TypeError("keras_schedule('one_cycle') needs total_steps= and max_lr=")
         knots_t, knots_v = _one_cycle_knots(**kwargs)
-        return _one_cycle_class()(knots_t, knots_v)
+        return _keras_class("OneCycleSchedule")(knots_t, knots_v)
     raise ValueError(
         f"kind must be one of ['power', 'exponential', 'piecewise', 'one_cycle'], got {kind!r}"
     )
 
 
-_ONE_CYCLE_CLASS: list[type] = []
 
 
-def _one_cycle_class() -> type:
-    """The ``LearningRateSchedule`` behind ``keras_schedule("one_cycle", ...)`` (made once)."""
-    if _ONE_CYCLE_CLASS:
-        return _ONE_CYCLE_CLASS[0]
+def _keras() -> Any:
+    from tdnn._tf import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    return keras
+
+
+def _current_lr(optimizer: Any) -> float:
+    return float(np.asarray(optimizer.learning_rate))
+
+
+def _make_keras_classes() -> dict[str, type]:
+    """The module's Keras classes, made on first use so that importing it does not import TensorFlow."""
     keras = _keras()
 
     @keras.saving.register_keras_serializable(package="tdnn")
@@ -427,26 +437,6 @@ def _one_cycle_class() -> type:
 
         def get_config(self) -> dict[str, Any]:
             return {"knots_t": self.knots_t, "knots_v": self.knots_v}
-
-    _ONE_CYCLE_CLASS.append(OneCycleSchedule)
-    return OneCycleSchedule
-
-
-def _keras() -> Any:
-    from tdnn._tf import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-
-def _current_lr(optimizer: Any) -> float:
-    return float(np.asarray(optimizer.learning_rate))
-
-
-def _make_callbacks() -> dict[str, type]:
-    keras = _keras()
 
     class _CycledMomentumSGD(keras.optimizers.SGD):
         """Keras' SGD update (momentum or Nesterov), reading the momentum from a variable."""
@@ -606,19 +596,24 @@ def _make_callbacks() -> dict[str, type]:
     return {
         "LearningRateLogger": LearningRateLogger,
         "OneCycleScheduler": OneCycleScheduler,
+        "OneCycleSchedule": OneCycleSchedule,
     }
 
 
-_CALLBACKS: dict[str, type] = {}
+_KERAS_CLASSES: dict[str, type] = {}
+
+
+def _keras_class(name: str) -> type:
+    if not _KERAS_CLASSES:
+        _KERAS_CLASSES.update(_make_keras_classes())
+    return _KERAS_CLASSES[name]
 
 
 def __getattr__(name: str) -> Any:
     # the Keras callback classes are created on first access, so that importing the pure schedules
     # does not import TensorFlow
     if name in ("OneCycleScheduler", "LearningRateLogger"):
-        if not _CALLBACKS:
-            _CALLBACKS.update(_make_callbacks())
-        return _CALLBACKS[name]
+        return _keras_class(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tdnn._tf import import_tensorflow
+from tdnn._tf import env_flag, import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -51,7 +51,7 @@ class _Unsafe(Exception):
 
 def enabled() -> bool:
     """Whether trace reuse is on (``TDNN_REUSE_TRACES`` unset or not ``0``)."""
-    return os.environ.get("TDNN_REUSE_TRACES", "1").strip() not in ("0", "false", "no", "off")
+    return env_flag("TDNN_REUSE_TRACES")
 
 
 def clear_twins() -> None:
