@@ -732,7 +732,7 @@ claim(
 # not the digits):
 #
 # * **Eager calls:** BN made inference of the 10-layer net slower, by at least 1.2× (checked; over
-#   our runs on two machines BN / no BN ranged 1.4 to 2.1×; BN / folded ranged 1.1 to 1.6×, so
+#   our runs on two machines BN / no BN ranged 1.4 to 2.1×; BN / folded ranged 1.1 to 1.7×, so
 #   the last check only asks that folding helps: under heavy load the folded and plain nets, which
 #   have the same layers, timed up to about 12 % apart). Each of BN's 10 extra layers adds Python
 #   overhead and a pass over the activations.

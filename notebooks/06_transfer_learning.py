@@ -420,7 +420,7 @@ claim(
 # layers' forward pass is done once instead of once per epoch. We measure CPU time (all threads of
 # the process), not wall time, because the machine may be busy with other work. The gain is
 # modest here: between about 2× and 4× in the runs we made with AVX2 and SSE4.1 kernels on a
-# busy machine (the check asks for 1.5×), because our frozen layers are small: much of the cost
+# busy machine, 4.2× in the run shown (the check asks for 1.5×), because our frozen layers are small: much of the cost
 # of a step is Keras' fixed cost and moving the batch. Large batches (400 here) make the
 # difference clearer. It grows with the frozen layers' share of the work,
 # so it is largest for deep pretrained networks whose top alone is trained. The evaluation below
