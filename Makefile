@@ -28,11 +28,21 @@ help:
 	@echo "make lock            regenerate requirements.lock from pyproject.toml"
 
 # The virtual environment, from the pinned lock; reinstalled when the lock or pyproject changes.
+# The installer is uv (pinned, from PyPI, into the venv): the same pinned packages as pip would
+# install, byte-compiled as pip does, in about 16 s instead of 65 s here (TensorFlow alone unpacks
+# 1.9 GB). Where uv cannot be installed or fails, pip does it.
+UV_PIN := uv==0.13.9
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	if $(BIN)/python -m pip install --quiet "$(UV_PIN)" && \
+	   $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock && \
+	   $(BIN)/uv pip install --quiet --no-deps --python $(BIN)/python -e . ; then :; \
+	else \
+	  echo "uv failed: installing with pip"; \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet -r requirements.lock && \
+	  $(BIN)/python -m pip install --quiet --no-deps -e . ; \
+	fi
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
