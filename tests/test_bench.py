@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -294,6 +295,25 @@ def test_insert_figures_keeps_the_hand_written_text() -> None:
         bench.insert_figures(None, "x")
 
 
+def test_gathered_batches_visit_every_example_once_per_epoch() -> None:
+    x = np.arange(23 * 4, dtype=np.float32).reshape(23, 2, 2)
+    y = np.arange(23)
+    ds = bench.gathered_batches(x, y, 5, seed=1)
+    orders = []
+    for _ in range(2):
+        batches = list(ds.as_numpy_iterator())
+        assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]
+        order = np.concatenate([b[1] for b in batches])
+        assert sorted(order) == list(range(23))
+        np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x[order])
+        orders.append(order)
+    assert not np.array_equal(*orders)  # a new order each epoch
+    with pytest.raises(ValueError, match="y has 3"):
+        bench.gathered_batches(x, y[:3], 5)
+    with pytest.raises(ValueError, match="batch_size"):
+        bench.gathered_batches(x, y, 0)
+
+
 def test_tensorflow_measurements_run_at_a_tiny_size() -> None:
     peak = bench.matmul_peak(64, repeats=1)
     assert peak["n"] == 64 and peak["tensorflow"] > 0 and peak["numpy"] > 0
@@ -303,6 +323,8 @@ def test_tensorflow_measurements_run_at_a_tiny_size() -> None:
     assert r["gflops_per_cpu_second"] > 0
     d = bench.epoch_seconds(128, pipeline="dataset", n_examples=512, repeats=1)
     assert d["pipeline"] == "dataset" and d["epoch_seconds"] > 0
+    g = bench.epoch_seconds(100, pipeline="indices", n_examples=512, repeats=1)
+    assert g["pipeline"] == "indices" and g["epoch_seconds"] > 0
     f = bench.frozen_vs_cached(base_units=(32, 32), n_examples=512, repeats=1, steps_per_execution=2)
     assert f["base"] == [784, 32, 32] and f["speedup"] > 0 and f["steps_per_execution"] == 2
 
