@@ -295,6 +295,26 @@ def test_insert_figures_keeps_the_hand_written_text() -> None:
         bench.insert_figures(None, "x")
 
 
+def test_fit_epoch_times_times_each_epoch_of_one_fit_call() -> None:
+    import keras
+
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(epoch)
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((64, 3), np.float32), np.zeros(64, np.float32)
+    times = bench.fit_epoch_times(model, x, y, epochs=3, batch_size=16, verbose=0, callbacks=[Count()])
+    assert len(times) == 3 and seen == [0, 1, 2]  # the caller's callbacks still run
+    assert all(wall > 0 and cpu >= 0 for wall, cpu in times)
+    assert len(model.history.history["loss"]) == 3  # one fit call of three epochs
+    with pytest.raises(ValueError, match="epochs"):
+        bench.fit_epoch_times(model, x, y, epochs=0)
+
+
 def test_gathered_batches_visit_every_example_once_per_epoch() -> None:
     x = np.arange(23 * 4, dtype=np.float32).reshape(23, 2, 2)
     y = np.arange(23)
