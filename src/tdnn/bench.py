@@ -808,17 +808,18 @@ def plot_notebook_times(notebooks: Mapping[str, Mapping[str, Mapping[str, Any]]]
     labels = list(notebooks)
     names = sorted(set().union(*(set(v) for v in notebooks.values())))
     idx = np.arange(len(names))
-    width = 0.8 / len(labels)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=False)
+    height = 0.8 / len(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for ax, key in zip(axes, ["wall", "cpu"]):
         for j, lab in enumerate(labels):
             vals = [notebooks[lab].get(n, {}).get(key, 0.0) for n in names]
-            ax.bar(idx + j * width, vals, width, label=lab)
-        ax.set_xticks(idx + width * (len(labels) - 1) / 2, [n[:14] for n in names], rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel(f"{'wall' if key == 'wall' else 'CPU (user+sys)'} time (s)")
+            ax.barh(idx + j * height, vals, height, label=f"{lab} (all: {sum(vals):.0f} s)")
+        ax.set_yticks(idx + height * (len(labels) - 1) / 2, [n.replace("_", " ") for n in names], fontsize=9)
+        ax.set_xlabel(f"{'wall' if key == 'wall' else 'CPU (user + sys)'} time (s)")
         ax.set_title(f"Per-notebook execution, {'wall clock' if key == 'wall' else 'CPU time'}")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].legend()
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")  # beside chapters 1-2, the shortest
+    axes[0].invert_yaxis()  # chapter 1 at the top (the axes share y)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
