@@ -34,11 +34,12 @@ help:
 UV_PIN := uv==0.13.9
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	if $(BIN)/python -m pip install --quiet "$(UV_PIN)" && \
+	@echo "installing requirements.lock into $(VENV) with $(UV_PIN) (pip if that fails)"
+	@if $(BIN)/python -m pip install --quiet "$(UV_PIN)" && \
 	   $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock && \
 	   $(BIN)/uv pip install --quiet --no-deps --python $(BIN)/python -e . ; then :; \
 	else \
-	  echo "uv failed: installing with pip"; \
+	  echo "uv failed: installing requirements.lock with pip"; \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && \
 	  $(BIN)/python -m pip install --quiet -r requirements.lock && \
 	  $(BIN)/python -m pip install --quiet --no-deps -e . ; \
