@@ -20,6 +20,7 @@ from types import ModuleType
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+
 def env_flag(name: str) -> bool:
     """Whether the switch ``name`` is on: unset, or anything but ``0``/``false``/``no``/``off``."""
     return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")

@@ -396,8 +396,6 @@ def keras_schedule(kind: str, **kwargs: Any) -> Any:
     )
 
 
-
-
 def _keras() -> Any:
     from tdnn._tf import import_tensorflow
 

@@ -24,7 +24,6 @@ to time the difference.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import OrderedDict
 from collections.abc import Iterator
